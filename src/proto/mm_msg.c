@@ -120,21 +120,23 @@ mm_msg_encode(enum mm_msg_type t, const json_t *msg, char **out, size_t *outlen)
 }
 
 static int
-mm_msg_str_clean(const char *s, size_t n)
+mm_msg_str_clean(const char *s, size_t n, int allow_newlines)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (allow_newlines && (c == '\n' || c == '\r'))
+			continue;
 		if (c < 0x20 || c == 0x7f)
 			return 0;
 	}
 	return 1;
 }
 
-int
-mm_msg_get_str(const json_t *obj, const char *key, size_t minlen, size_t maxlen,
-    const char **out)
+static int
+mm_msg_get_text(const json_t *obj, const char *key, size_t minlen,
+    size_t maxlen, int allow_newlines, const char **out)
 {
 	const json_t *j = json_object_get(obj, key);
 	const char *s;
@@ -147,10 +149,32 @@ mm_msg_get_str(const json_t *obj, const char *key, size_t minlen, size_t maxlen,
 	if (n < minlen || n > maxlen)
 		return MM_ERR_RANGE;
 	/* Embedded NULs (\u0000) or control characters are never legitimate. */
-	if (strlen(s) != n || !mm_msg_str_clean(s, n))
+	if (strlen(s) != n || !mm_msg_str_clean(s, n, allow_newlines))
 		return MM_ERR_FORMAT;
 	*out = s;
 	return MM_OK;
+}
+
+int
+mm_msg_get_pem(const json_t *obj, const char *key, size_t maxlen,
+    const char **out)
+{
+	const char *s;
+	int r;
+
+	if ((r = mm_msg_get_text(obj, key, 11, maxlen, 1, &s)) != 0)
+		return r;
+	if (strncmp(s, "-----BEGIN ", 11) != 0)
+		return MM_ERR_FORMAT;
+	*out = s;
+	return MM_OK;
+}
+
+int
+mm_msg_get_str(const json_t *obj, const char *key, size_t minlen, size_t maxlen,
+    const char **out)
+{
+	return mm_msg_get_text(obj, key, minlen, maxlen, 0, out);
 }
 
 int

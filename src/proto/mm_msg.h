@@ -59,6 +59,10 @@ int mm_msg_get_str(const json_t *obj, const char *key, size_t minlen,
     size_t maxlen, const char **out);
 int mm_msg_get_int(const json_t *obj, const char *key, int64_t min,
     int64_t max, int64_t *out);
+/* A PEM text: like mm_msg_get_str but line breaks are allowed and it must
+ * start with "-----BEGIN ". */
+int mm_msg_get_pem(const json_t *obj, const char *key, size_t maxlen,
+    const char **out);
 /* Like mm_msg_get_str but a missing key yields *out = NULL and MM_OK. */
 int mm_msg_get_opt_str(const json_t *obj, const char *key, size_t maxlen,
     const char **out);

@@ -1,0 +1,169 @@
+/* srv_cmd.c - queueing, signing and sending commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/mm_alloc.h"
+#include "common/mm_err.h"
+#include "common/mm_log.h"
+#include "proto/mm_cmd.h"
+#include "server/srv_cmd.h"
+
+int
+srv_cmd_queue(struct srv_db *db, const char *devid, const char *name,
+    const char *args, int64_t *id)
+{
+	struct mm_cmd probe;
+	sqlite3_stmt *st;
+	json_t *j;
+	int r;
+
+	if (args == NULL)
+		args = "{}";
+	/* refuse what the device would refuse, before it is queued */
+	memset(&probe, 0, sizeof(probe));
+	if (!mm_devid_valid(devid) || strlen(args) > MM_CMD_ARGS_MAX ||
+	    strlen(name) >= sizeof(probe.name))
+		return MM_ERR_FORMAT;
+	if ((j = json_loads(args, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !json_is_object(j)) {
+		json_decref(j);
+		return MM_ERR_FORMAT;
+	}
+	json_decref(j);
+	if ((r = srv_db_prepare(db, "SELECT state FROM devices WHERE id = ?", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, devid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		r = MM_ERR_NOT_FOUND;
+	else if (strcmp((const char *)sqlite3_column_text(st, 0), "active") != 0)
+		r = MM_ERR_STATE;
+	sqlite3_finalize(st);
+	if (r != 0)
+		return r;
+	if ((r = srv_db_prepare(db, "INSERT INTO commands (device_id, name, args,"
+	    " created_at) VALUES (?,?,?,?)", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, devid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, args, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, srv_db_now());
+	r = srv_db_step_done(db, st);
+	sqlite3_finalize(st);
+	if (r == 0 && id != NULL)
+		*id = sqlite3_last_insert_rowid(srv_db_handle(db));
+	return r;
+}
+
+/* Takes the device's next counter (caller holds the transaction). */
+static int
+srv_cmd_next_counter(struct srv_db *db, const char *devid, uint64_t *ctr)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = srv_db_prepare(db, "UPDATE devices SET next_cmd_counter ="
+	    " next_cmd_counter + 1 WHERE id = ? AND state = 'active'"
+	    " RETURNING next_cmd_counter - 1", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, devid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*ctr = (uint64_t)sqlite3_column_int64(st, 0);
+		r = MM_OK;
+	} else
+		r = MM_ERR_STATE;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+srv_cmd_mark(struct srv_db *db, int64_t id, const char *status, uint64_t ctr,
+    const char *result)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = srv_db_prepare(db, "UPDATE commands SET status = ?, counter = ?,"
+	    " sent_at = ?, result = ? WHERE id = ?", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)ctr);
+	sqlite3_bind_int64(st, 3, srv_db_now());
+	sqlite3_bind_text(st, 4, result, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, id);
+	r = srv_db_step_done(db, st);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Signs and sends one command; the caller holds the transaction. */
+static int
+srv_cmd_send(struct srv *s, int64_t id, const char *devid, const char *name,
+    const char *args)
+{
+	char topic[MM_TOPIC_MAX];
+	struct mm_cmd c;
+	uint8_t *frame = NULL;
+	size_t len;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.device_id, sizeof(c.device_id), "%s", devid);
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	snprintf(c.args, sizeof(c.args), "%s", args);
+	c.issued = (uint64_t)srv_db_now();
+	c.expires = c.issued + (uint64_t)s->conf.cmd_ttl;
+	if ((r = srv_cmd_next_counter(s->db, devid, &c.counter)) != 0)
+		return srv_cmd_mark(s->db, id, "failed", 0, mm_strerror(r));
+	if ((r = mm_cmd_sign(&c, s->cmd_sk, s->cmd_pk, &frame, &len)) != 0)
+		return srv_cmd_mark(s->db, id, "failed", 0, mm_strerror(r));
+	if ((r = mm_topic_build(topic, sizeof(topic), MM_DIR_DOWN, devid, "cmd")) != 0)
+		goto out;
+	if (mosquitto_publish(s->mq, NULL, topic, (int)len, frame, 1, false) !=
+	    MOSQ_ERR_SUCCESS) {
+		r = MM_ERR_NET;
+		goto out;
+	}
+	s->stats.cmd_sent++;
+	mm_log(MM_LOG_NOTICE, "command %lld %s sent to %s (counter %llu)",
+	    (long long)id, name, devid, (unsigned long long)c.counter);
+	r = srv_cmd_mark(s->db, id, "sent", c.counter, "");
+ out:
+	mm_free(frame);
+	return r;
+}
+
+int
+srv_cmd_dispatch(struct srv *s)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = srv_db_begin(s->db)) != 0)
+		return r;
+	if ((r = srv_db_prepare(s->db, "SELECT id, device_id, name, args FROM"
+	    " commands WHERE status = 'pending' ORDER BY id LIMIT 500", &st)) != 0)
+		goto out;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char devid[MM_DEVID_SIZE], name[MM_CMD_NAME_MAX];
+		char args[MM_CMD_ARGS_MAX + 1];
+		snprintf(devid, sizeof(devid), "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(st, 2));
+		snprintf(args, sizeof(args), "%s", (const char *)sqlite3_column_text(st, 3));
+		r = srv_cmd_send(s, sqlite3_column_int64(st, 0), devid, name, args);
+		if (r == MM_ERR_NET) {
+			/* broker away: keep what was sent, retry the rest later
+			 * (the consumed counter only leaves a harmless gap) */
+			r = MM_OK;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (r == 0)
+		r = srv_db_commit(s->db);
+ out:
+	if (r != 0)
+		srv_db_rollback(s->db);
+	return r;
+}

@@ -1,0 +1,248 @@
+/* srv_db.c - SQLite connection, schema migrations and statement helpers. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/mm_alloc.h"
+#include "common/mm_err.h"
+#include "common/mm_log.h"
+#include "server/srv_db.h"
+
+struct srv_db {
+	sqlite3 *h;
+	int data_version;
+};
+
+/* Migration n brings the schema from version n to n+1; never edit one that
+ * has shipped, add a new one. */
+static const char *const srv_db_migrations[] = {
+	"CREATE TABLE devices ("
+	"  id TEXT PRIMARY KEY,"
+	"  serial TEXT NOT NULL UNIQUE,"
+	"  model TEXT NOT NULL DEFAULT '',"
+	"  location TEXT NOT NULL DEFAULT '',"
+	"  admin_contact TEXT NOT NULL DEFAULT '',"
+	"  state TEXT NOT NULL DEFAULT 'registered'"
+	"    CHECK (state IN ('registered','active','revoked')),"
+	"  fw_version TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL DEFAULT 0,"
+	"  boot_id TEXT NOT NULL DEFAULT '',"
+	"  instance TEXT NOT NULL DEFAULT '',"
+	"  heartbeat_interval INTEGER NOT NULL DEFAULT 0,"
+	"  next_cmd_counter INTEGER NOT NULL DEFAULT 1);"
+	"CREATE TABLE enroll_tokens ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  device_id TEXT NOT NULL REFERENCES devices(id),"
+	"  serial TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  used_at INTEGER);"
+	"CREATE TABLE certificates ("
+	"  serial TEXT PRIMARY KEY,"
+	"  device_id TEXT NOT NULL REFERENCES devices(id),"
+	"  fingerprint TEXT NOT NULL,"
+	"  not_before INTEGER NOT NULL,"
+	"  not_after INTEGER NOT NULL,"
+	"  issued_at INTEGER NOT NULL,"
+	"  revoked_at INTEGER,"
+	"  reason TEXT);"
+	"CREATE INDEX certificates_device ON certificates(device_id);"
+	"CREATE TABLE alerts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  device_id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  requirements TEXT NOT NULL DEFAULT '',"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL DEFAULT 1,"
+	"  status TEXT NOT NULL DEFAULT 'open'"
+	"    CHECK (status IN ('open','acknowledged','resolved')));"
+	"CREATE INDEX alerts_open ON alerts(device_id, kind, status);"
+	"CREATE TABLE commands ("
+	"  id INTEGER PRIMARY KEY,"
+	"  device_id TEXT NOT NULL REFERENCES devices(id),"
+	"  name TEXT NOT NULL,"
+	"  args TEXT NOT NULL DEFAULT '{}',"
+	"  created_at INTEGER NOT NULL,"
+	"  counter INTEGER,"
+	"  sent_at INTEGER,"
+	"  status TEXT NOT NULL DEFAULT 'pending',"
+	"  result TEXT NOT NULL DEFAULT '',"
+	"  result_at INTEGER);"
+	"CREATE INDEX commands_pending ON commands(status);"
+	"CREATE TABLE server_stats ("
+	"  name TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL);",
+};
+
+#define SRV_DB_VERSION \
+	((int)(sizeof(srv_db_migrations) / sizeof(srv_db_migrations[0])))
+
+int64_t
+srv_db_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+sqlite3 *
+srv_db_handle(struct srv_db *db)
+{
+	return db->h;
+}
+
+int
+srv_db_exec(struct srv_db *db, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &err) != SQLITE_OK) {
+		mm_log(MM_LOG_ERR, "database: %s", err != NULL ? err : "?");
+		sqlite3_free(err);
+		return MM_ERR_DB;
+	}
+	return MM_OK;
+}
+
+int
+srv_db_begin(struct srv_db *db)
+{
+	return srv_db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+srv_db_commit(struct srv_db *db)
+{
+	return srv_db_exec(db, "COMMIT");
+}
+
+void
+srv_db_rollback(struct srv_db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		(void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+srv_db_prepare(struct srv_db *db, const char *sql, sqlite3_stmt **out)
+{
+	if (sqlite3_prepare_v2(db->h, sql, -1, out, NULL) != SQLITE_OK) {
+		mm_log(MM_LOG_ERR, "database: prepare: %s", sqlite3_errmsg(db->h));
+		return MM_ERR_DB;
+	}
+	return MM_OK;
+}
+
+int
+srv_db_step_done(struct srv_db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE)
+		return MM_OK;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return MM_ERR_EXISTS;
+	mm_log(MM_LOG_ERR, "database: %s", sqlite3_errmsg(db->h));
+	return MM_ERR_DB;
+}
+
+static int
+srv_db_user_version(struct srv_db *db, int *out)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = srv_db_prepare(db, "PRAGMA user_version", &st)) != 0)
+		return r;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		r = MM_OK;
+	} else
+		r = MM_ERR_DB;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+srv_db_migrate(struct srv_db *db)
+{
+	char sql[64];
+	int v, r;
+
+	if ((r = srv_db_user_version(db, &v)) != 0)
+		return r;
+	if (v > SRV_DB_VERSION) {
+		mm_log(MM_LOG_ERR, "database schema %d is newer than this server (%d)",
+		    v, SRV_DB_VERSION);
+		return MM_ERR_UNSUPPORTED;
+	}
+	for (; v < SRV_DB_VERSION; v++) {
+		if ((r = srv_db_begin(db)) != 0)
+			return r;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if ((r = srv_db_exec(db, srv_db_migrations[v])) != 0 ||
+		    (r = srv_db_exec(db, sql)) != 0 ||
+		    (r = srv_db_commit(db)) != 0) {
+			srv_db_rollback(db);
+			return r;
+		}
+		mm_log(MM_LOG_INFO, "database migrated to schema %d", v + 1);
+	}
+	return MM_OK;
+}
+
+int
+srv_db_open(const char *path, int create, struct srv_db **out)
+{
+	struct srv_db *db;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    (create ? SQLITE_OPEN_CREATE : 0);
+	int r;
+
+	if ((db = mm_calloc(1, sizeof(*db))) == NULL)
+		return MM_ERR_ALLOC;
+	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
+		mm_log(MM_LOG_ERR, "database %s: %s", path,
+		    db->h ? sqlite3_errmsg(db->h) : "cannot open");
+		r = MM_ERR_DB;
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->h, 10000);
+	if ((r = srv_db_exec(db, "PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")) != 0 ||
+	    (r = srv_db_migrate(db)) != 0)
+		goto fail;
+	(void)srv_db_changed(db);
+	*out = db;
+	return MM_OK;
+ fail:
+	srv_db_close(db);
+	return r;
+}
+
+void
+srv_db_close(struct srv_db *db)
+{
+	if (db == NULL)
+		return;
+	sqlite3_close(db->h);
+	mm_free(db);
+}
+
+int
+srv_db_changed(struct srv_db *db)
+{
+	sqlite3_stmt *st;
+	int v = db->data_version, changed;
+
+	if (srv_db_prepare(db, "PRAGMA data_version", &st) != 0)
+		return 1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	changed = v != db->data_version;
+	db->data_version = v;
+	return changed;
+}
