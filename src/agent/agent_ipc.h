@@ -1,0 +1,36 @@
+/*
+ * agent_ipc.h - the narrow typed channel from the unprivileged network
+ * worker to the privileged monitor (docs/privsep.md).
+ *
+ * One request, one reply, over a SOCK_SEQPACKET socketpair; each message is
+ * a type byte and fields read with the bounded buffer.  A malformed message
+ * between our own processes is a broken invariant: the monitor stops.
+ */
+#ifndef AGENT_IPC_H
+#define AGENT_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/mm_buf.h"
+
+#define AGENT_IPC_MAX 16384
+
+enum agent_ipc_type {
+	AGENT_IPC_CSR = 1,	/* slot u8, cn str8 -> status, pem str16 */
+	AGENT_IPC_INSTALL = 2,	/* slot u8, cn str8, pem str16 -> status */
+	AGENT_IPC_STATE = 3,	/* counter u64, heartbeat u32 -> status */
+	AGENT_IPC__MAX
+};
+
+/* New request buffer starting with type. */
+struct mm_buf *agent_ipc_new(enum agent_ipc_type type);
+/* Sends b as one message. */
+int agent_ipc_send(int fd, const struct mm_buf *b);
+/* Receives one message into a new buffer (*out); MM_ERR_IO on EOF. */
+int agent_ipc_recv(int fd, struct mm_buf **out);
+/* Worker side: sends req and waits for the reply; returns the monitor's
+ * status, with the rest of the reply in *reply if wanted (may be NULL). */
+int agent_ipc_call(int fd, const struct mm_buf *req, struct mm_buf **reply);
+
+#endif

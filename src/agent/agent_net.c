@@ -1,0 +1,541 @@
+/* agent_net.c - network worker. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+
+#include "agent/agent_ipc.h"
+#include "agent/agent_net.h"
+#include "agent/agent_priv.h"
+#include "common/mm_alloc.h"
+#include "common/mm_err.h"
+#include "common/mm_log.h"
+#include "proto/mm_cmd.h"
+#include "proto/mm_msg.h"
+#include "proto/mm_topic.h"
+
+#define AGENT_ENROL_TIMEOUT 30
+#define AGENT_KEEPALIVE 60
+#define AGENT_RECONNECT_MAX 300
+
+struct agent_net {
+	const struct agent_conf *conf;
+	struct agent_boot *boot;
+	struct mosquitto *mq;
+	int ipcfd;
+	int connected;
+	int exit_code;			/* set when the worker should end */
+	uint64_t hb_seq;
+	time_t next_hb;
+	time_t started;
+	time_t rekey_sent;		/* 0: no re-key in progress */
+	char provid[MM_PROVID_SIZE];	/* enrolment only */
+	int enrol_done;
+};
+
+static volatile sig_atomic_t agent_net_stop;
+
+static void
+agent_net_on_signal(int sig)
+{
+	(void)sig;
+	agent_net_stop = 1;
+}
+
+static int
+agent_net_publish(struct agent_net *n, enum mm_topic_dir dir, const char *id,
+    const char *kind, const char *text, size_t len, int qos)
+{
+	char topic[MM_TOPIC_MAX];
+	int r;
+
+	if ((r = mm_topic_build(topic, sizeof(topic), dir, id, kind)) != 0)
+		return r;
+	return mosquitto_publish(n->mq, NULL, topic, (int)len, text, qos, false) ==
+	    MOSQ_ERR_SUCCESS ? MM_OK : MM_ERR_NET;
+}
+
+/* Encodes and publishes a JSON message on our up topic. */
+static int
+agent_net_send(struct agent_net *n, enum mm_msg_type t, json_t *o)
+{
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	if (o == NULL)
+		return MM_ERR_ALLOC;
+	if ((r = mm_msg_encode(t, o, &text, &len)) == 0)
+		r = agent_net_publish(n, MM_DIR_UP, n->boot->device_id, mm_msg_name(t),
+		    text, len, 1);
+	mm_free(text);
+	json_decref(o);
+	return r;
+}
+
+static void
+agent_net_hello(struct agent_net *n)
+{
+	json_t *o = mm_msg_new(MM_MSG_HELLO);
+
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "inst", json_string(n->boot->instance));
+	json_object_set_new(o, "model", json_string(n->conf->model));
+	json_object_set_new(o, "serial", json_string(n->conf->serial));
+	json_object_set_new(o, "fw", json_string(n->conf->fw_version));
+	json_object_set_new(o, "boot_id", json_string(n->boot->boot_id));
+	json_object_set_new(o, "hb", json_integer(agent_heartbeat(n->conf,
+	    &n->boot->state)));
+	if (agent_net_send(n, MM_MSG_HELLO, o) != 0)
+		mm_log(MM_LOG_WARN, "could not send hello");
+}
+
+static void
+agent_net_heartbeat(struct agent_net *n, time_t now)
+{
+	char text[160];
+	int len;
+
+	len = snprintf(text, sizeof(text), "{\"v\":1,\"type\":\"heartbeat\","
+	    "\"seq\":%llu,\"inst\":\"%s\",\"up\":%lld}",
+	    (unsigned long long)++n->hb_seq, n->boot->instance,
+	    (long long)(now - n->started));
+	if (len > 0 && (size_t)len < sizeof(text))
+		(void)agent_net_publish(n, MM_DIR_UP, n->boot->device_id, "heartbeat",
+		    text, (size_t)len, 0);
+	n->next_hb = now + agent_heartbeat(n->conf, &n->boot->state);
+}
+
+static void
+agent_net_result(struct agent_net *n, uint64_t ctr, const char *cmd,
+    const char *status, const char *reason)
+{
+	json_t *o = mm_msg_new(MM_MSG_CMD_RESULT);
+
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "ctr", json_integer((json_int_t)ctr));
+	json_object_set_new(o, "cmd", json_string(cmd));
+	json_object_set_new(o, "status", json_string(status));
+	if (reason != NULL)
+		json_object_set_new(o, "reason", json_string(reason));
+	(void)agent_net_send(n, MM_MSG_CMD_RESULT, o);
+}
+
+static int
+agent_net_save_state(struct agent_net *n, uint64_t ctr, int hb)
+{
+	struct mm_buf *req = agent_ipc_new(AGENT_IPC_STATE);
+	int r;
+
+	if (req == NULL || mm_buf_put_u64(req, ctr) != 0 ||
+	    mm_buf_put_u32(req, (uint32_t)hb) != 0) {
+		mm_buf_free(req);
+		return MM_ERR_ALLOC;
+	}
+	r = agent_ipc_call(n->ipcfd, req, NULL);
+	mm_buf_free(req);
+	if (r == 0) {
+		n->boot->state.cmd_counter = ctr;
+		n->boot->state.heartbeat_interval = hb;
+	}
+	return r;
+}
+
+/* Asks the monitor for a new key and CSR; *pem is new (mm_free). */
+static int
+agent_net_get_csr(struct agent_net *n, char **pem)
+{
+	struct mm_buf *req = agent_ipc_new(AGENT_IPC_CSR), *reply = NULL;
+	const uint8_t *p;
+	size_t len;
+	int r;
+
+	if (req == NULL)
+		return MM_ERR_ALLOC;
+	if ((r = agent_ipc_call(n->ipcfd, req, &reply)) == 0) {
+		if (mm_buf_get_str16_ptr(reply, &p, &len) != 0)
+			r = MM_ERR_FORMAT;
+		else if ((*pem = mm_strndup((const char *)p, len)) == NULL)
+			r = MM_ERR_ALLOC;
+	}
+	mm_buf_free(req);
+	mm_buf_free(reply);
+	return r;
+}
+
+static int
+agent_net_install(struct agent_net *n, const char *pem)
+{
+	struct mm_buf *req = agent_ipc_new(AGENT_IPC_INSTALL);
+	int r;
+
+	if (req == NULL || mm_buf_put_str16(req, pem, strlen(pem)) != 0) {
+		mm_buf_free(req);
+		return MM_ERR_TOO_LARGE;
+	}
+	r = agent_ipc_call(n->ipcfd, req, NULL);
+	mm_buf_free(req);
+	return r;
+}
+
+static int
+agent_net_rekey(struct agent_net *n)
+{
+	char *csr = NULL;
+	json_t *o;
+	int r;
+
+	if ((r = agent_net_get_csr(n, &csr)) != 0)
+		return r;
+	if ((o = mm_msg_new(MM_MSG_CSR)) != NULL)
+		json_object_set_new(o, "csr", json_string(csr));
+	mm_free(csr);
+	if ((r = agent_net_send(n, MM_MSG_CSR, o)) == 0) {
+		n->rekey_sent = time(NULL);
+		mm_log(MM_LOG_NOTICE, "re-key: new key generated, CSR sent");
+	}
+	return r;
+}
+
+/* Runs an authenticated command; returns the status for cmd_result. */
+static const char *
+agent_net_execute(struct agent_net *n, const struct mm_cmd *cmd,
+    const char **reason)
+{
+	json_t *args;
+	int64_t secs;
+	int r;
+
+	*reason = NULL;
+	if (strcmp(cmd->name, "ping") == 0)
+		return "ok";
+	if (strcmp(cmd->name, "rekey") == 0) {
+		if ((r = agent_net_rekey(n)) != 0)
+			*reason = mm_strerror(r);
+		return r == 0 ? "ok" : "failed";
+	}
+	if (strcmp(cmd->name, "set_heartbeat") == 0) {
+		args = json_loads(cmd->args, JSON_REJECT_DUPLICATES, NULL);
+		r = args == NULL ? MM_ERR_FORMAT :
+		    mm_msg_get_int(args, "seconds", AGENT_HB_MIN, AGENT_HB_MAX, &secs);
+		json_decref(args);
+		if (r == 0 && (r = agent_net_save_state(n, cmd->counter, (int)secs)) == 0) {
+			n->next_hb = time(NULL) + secs;
+			mm_log(MM_LOG_NOTICE, "heartbeat interval set to %llds",
+			    (long long)secs);
+		}
+		if (r != 0)
+			*reason = mm_strerror(r);
+		return r == 0 ? "ok" : "failed";
+	}
+	*reason = "unknown command";
+	return "failed";
+}
+
+static void
+agent_net_on_cmd(struct agent_net *n, const void *payload, size_t len)
+{
+	const char *status, *reason;
+	struct mm_cmd cmd;
+	int r;
+
+	r = mm_cmd_verify(payload, len, n->boot->cmd_pk, n->boot->device_id,
+	    n->boot->state.cmd_counter, (uint64_t)time(NULL), &cmd);
+	if (r != 0) {
+		mm_log(MM_LOG_WARN, "refused command (%zu bytes): %s", len,
+		    mm_strerror(r));
+		agent_net_result(n, 0, "?", "refused", mm_strerror(r));
+		return;
+	}
+	/* remember the counter before acting, so a crash cannot reopen it */
+	if ((r = agent_net_save_state(n, cmd.counter,
+	    n->boot->state.heartbeat_interval)) != 0) {
+		mm_log(MM_LOG_ERR, "cannot record command counter: %s", mm_strerror(r));
+		agent_net_result(n, cmd.counter, cmd.name, "failed", mm_strerror(r));
+		return;
+	}
+	mm_log(MM_LOG_NOTICE, "command %s accepted (counter %llu)", cmd.name,
+	    (unsigned long long)cmd.counter);
+	status = agent_net_execute(n, &cmd, &reason);
+	agent_net_result(n, cmd.counter, cmd.name, status, reason);
+}
+
+static void
+agent_net_on_cert(struct agent_net *n, const void *payload, size_t len)
+{
+	const char *pem;
+	json_t *o = NULL;
+	int r;
+
+	if (n->rekey_sent == 0) {
+		mm_log(MM_LOG_WARN, "refused unsolicited certificate");
+		return;
+	}
+	if ((r = mm_msg_decode(MM_MSG_CERT, payload, len, &o)) != 0 ||
+	    (r = mm_msg_get_pem(o, "cert", mm_msg_max(MM_MSG_CERT), &pem)) != 0 ||
+	    (r = agent_net_install(n, pem)) != 0) {
+		mm_log(MM_LOG_WARN, "refused certificate: %s", mm_strerror(r));
+		json_decref(o);
+		return;
+	}
+	json_decref(o);
+	mm_log(MM_LOG_NOTICE, "re-key complete; reconnecting with the new identity");
+	n->exit_code = AGENT_EXIT_RESTART;
+}
+
+static void
+agent_net_on_message(struct mosquitto *mq, void *arg,
+    const struct mosquitto_message *m)
+{
+	struct agent_net *n = arg;
+	struct mm_topic t;
+
+	(void)mq;
+	if (mm_topic_parse(m->topic, &t) != 0) {
+		mm_log(MM_LOG_WARN, "message on unexpected topic refused");
+		return;
+	}
+	if (t.dir == MM_DIR_DOWN && strcmp(t.id, n->boot->device_id) == 0) {
+		if (strcmp(t.kind, "cmd") == 0)
+			agent_net_on_cmd(n, m->payload, (size_t)m->payloadlen);
+		else if (strcmp(t.kind, "cert") == 0)
+			agent_net_on_cert(n, m->payload, (size_t)m->payloadlen);
+		else
+			mm_log(MM_LOG_WARN, "unknown down message \"%s\" refused", t.kind);
+		return;
+	}
+	if (t.dir == MM_DIR_PROV_RESP && strcmp(t.id, n->provid) == 0) {
+		const char *status, *reason = NULL, *cert;
+		json_t *o = NULL;
+		int r;
+
+		n->enrol_done = 1;
+		if ((r = mm_msg_decode(MM_MSG_ENROLL_RESULT, m->payload,
+		    (size_t)m->payloadlen, &o)) != 0 ||
+		    (r = mm_msg_get_str(o, "status", 1, 16, &status)) != 0 ||
+		    (r = mm_msg_get_opt_str(o, "reason", 200, &reason)) != 0) {
+			mm_log(MM_LOG_WARN, "malformed enrolment answer: %s", mm_strerror(r));
+			n->exit_code = AGENT_EXIT_FAIL;
+		} else if (strcmp(status, "ok") != 0) {
+			mm_log(MM_LOG_ERR, "enrolment refused by the fleet: %s",
+			    reason ? reason : "no reason given");
+			n->exit_code = AGENT_EXIT_FAIL;
+		} else if ((r = mm_msg_get_pem(o, "cert", mm_msg_max(MM_MSG_CERT),
+		    &cert)) != 0 || (r = agent_net_install(n, cert)) != 0) {
+			mm_log(MM_LOG_ERR, "enrolment certificate refused: %s",
+			    mm_strerror(r));
+			n->exit_code = AGENT_EXIT_FAIL;
+		} else {
+			mm_log(MM_LOG_NOTICE, "enrolled as %s", n->boot->device_id);
+			n->exit_code = AGENT_EXIT_RESTART;
+		}
+		json_decref(o);
+		return;
+	}
+	mm_log(MM_LOG_WARN, "message for someone else refused");
+}
+
+static void
+agent_net_on_connect(struct mosquitto *mq, void *arg, int rc)
+{
+	struct agent_net *n = arg;
+	char topic[MM_TOPIC_MAX];
+
+	if (rc != 0) {
+		mm_log(MM_LOG_WARN, "fleet broker refused us: %s",
+		    mosquitto_connack_string(rc));
+		return;
+	}
+	n->connected = 1;
+	if (n->provid[0] != '\0') {
+		if (mm_topic_build(topic, sizeof(topic), MM_DIR_PROV_RESP, n->provid,
+		    NULL) == 0)
+			(void)mosquitto_subscribe(mq, NULL, topic, 1);
+		return;		/* the request goes out once subscribed */
+	}
+	mm_log(MM_LOG_INFO, "connected to fleet as %s", n->boot->device_id);
+	if (mm_topic_build(topic, sizeof(topic), MM_DIR_DOWN, n->boot->device_id,
+	    "cmd") == 0)
+		(void)mosquitto_subscribe(mq, NULL, topic, 1);
+	if (mm_topic_build(topic, sizeof(topic), MM_DIR_DOWN, n->boot->device_id,
+	    "cert") == 0)
+		(void)mosquitto_subscribe(mq, NULL, topic, 1);
+	agent_net_hello(n);
+	n->next_hb = time(NULL) + agent_heartbeat(n->conf, &n->boot->state);
+}
+
+/* Enrolment: once subscribed to our answer topic, send token + CSR. */
+static void
+agent_net_on_subscribe(struct mosquitto *mq, void *arg, int mid, int qos_count,
+    const int *granted)
+{
+	struct agent_net *n = arg;
+	char *csr = NULL, *text = NULL;
+	size_t len;
+	json_t *o;
+	int r;
+
+	(void)mq; (void)mid;
+	if (n->provid[0] == '\0')
+		return;
+	if (qos_count < 1 || granted[0] > 2) {
+		mm_log(MM_LOG_ERR, "provisioning subscription refused");
+		n->exit_code = AGENT_EXIT_FAIL;
+		return;
+	}
+	if ((r = agent_net_get_csr(n, &csr)) != 0) {
+		mm_log(MM_LOG_ERR, "no CSR for enrolment: %s", mm_strerror(r));
+		n->exit_code = AGENT_EXIT_FAIL;
+		return;
+	}
+	if ((o = mm_msg_new(MM_MSG_ENROLL)) != NULL) {
+		json_object_set_new(o, "serial", json_string(n->conf->serial));
+		json_object_set_new(o, "token", json_string(n->boot->token));
+		json_object_set_new(o, "csr", json_string(csr));
+		if ((r = mm_msg_encode(MM_MSG_ENROLL, o, &text, &len)) == 0)
+			r = agent_net_publish(n, MM_DIR_PROV_REQ, n->provid, NULL, text,
+			    len, 1);
+	} else
+		r = MM_ERR_ALLOC;
+	mm_wipe(n->boot->token, sizeof(n->boot->token));
+	json_decref(o);
+	mm_free(text);
+	mm_free(csr);
+	if (r != 0) {
+		mm_log(MM_LOG_ERR, "enrolment request not sent: %s", mm_strerror(r));
+		n->exit_code = AGENT_EXIT_FAIL;
+	} else
+		mm_log(MM_LOG_INFO, "enrolment request sent for serial %s",
+		    n->conf->serial);
+}
+
+static void
+agent_net_renew_check(struct agent_net *n, time_t now)
+{
+	if (n->boot->cert_not_after == 0 || n->rekey_sent != 0 || !n->connected)
+		return;
+	if (n->boot->cert_not_after - now > n->conf->renew_before)
+		return;
+	mm_log(MM_LOG_NOTICE, "certificate expires in %llds: re-keying",
+	    (long long)(n->boot->cert_not_after - now));
+	if (agent_net_rekey(n) != 0)
+		n->rekey_sent = now;	/* do not retry in a tight loop */
+}
+
+/* Full-jitter exponential back-off between connection attempts. */
+static void
+agent_net_wait(unsigned *failures)
+{
+	unsigned cap = 1U << (*failures < 9 ? *failures : 9);
+	unsigned ms;
+
+	if (cap > AGENT_RECONNECT_MAX)
+		cap = AGENT_RECONNECT_MAX;
+	ms = 500 + mm_random_uniform(cap * 1000);
+	(*failures)++;
+	while (ms > 0 && !agent_net_stop) {
+		unsigned step = ms > 200 ? 200 : ms;
+		struct timespec ts = { 0, (long)step * 1000000L };
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+static int
+agent_net_loop(struct agent_net *n, int port, time_t deadline)
+{
+	unsigned failures = 0;
+	time_t now;
+	int rc, attempted = 0;
+
+	while (!agent_net_stop && n->exit_code < 0) {
+		now = time(NULL);
+		if (deadline != 0 && now > deadline) {
+			mm_log(MM_LOG_ERR, "no enrolment answer in time");
+			return AGENT_EXIT_FAIL;
+		}
+		if (!n->connected && attempted) {
+			agent_net_wait(&failures);
+			if (agent_net_stop)
+				break;
+		}
+		if (!n->connected) {
+			attempted = 1;
+			rc = mosquitto_connect(n->mq, n->conf->server_host, port,
+			    AGENT_KEEPALIVE);
+			if (rc != MOSQ_ERR_SUCCESS) {
+				mm_log(MM_LOG_WARN, "cannot connect to %s:%d: %s",
+				    n->conf->server_host, port,
+				    rc == MOSQ_ERR_ERRNO ? strerror(errno) :
+				    mosquitto_strerror(rc));
+				continue;
+			}
+			n->connected = -1;	/* waiting for CONNACK */
+		}
+		rc = mosquitto_loop(n->mq, 200, 1);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			mm_log(MM_LOG_WARN, "connection to fleet lost: %s",
+			    mosquitto_strerror(rc));
+			n->connected = 0;
+			continue;
+		}
+		if (n->connected == 1)
+			failures = 0;
+		now = time(NULL);
+		if (n->connected == 1 && n->provid[0] == '\0') {
+			if (now >= n->next_hb)
+				agent_net_heartbeat(n, now);
+			agent_net_renew_check(n, now);
+		}
+	}
+	if (n->connected)
+		(void)mosquitto_disconnect(n->mq);
+	return agent_net_stop ? AGENT_EXIT_STOP : n->exit_code;
+}
+
+int
+agent_net_run(const struct agent_conf *c, struct agent_boot *b, SSL_CTX *ctx,
+    int ipcfd)
+{
+	struct agent_net n;
+	struct sigaction sa;
+	int code, enrol = b->token[0] != '\0';
+
+	memset(&n, 0, sizeof(n));
+	n.conf = c;
+	n.boot = b;
+	n.ipcfd = ipcfd;
+	n.exit_code = -1;
+	n.started = time(NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = agent_net_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	mosquitto_lib_init();
+	if (enrol)
+		mm_provid_new(n.provid);
+	if ((n.mq = mosquitto_new(enrol ? n.provid : b->device_id, true, &n)) == NULL) {
+		SSL_CTX_free(ctx);
+		return AGENT_EXIT_FAIL;
+	}
+	mosquitto_int_option(n.mq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	/* our own context: fleet CA only, host name checked, key in memory */
+	mosquitto_void_option(n.mq, MOSQ_OPT_SSL_CTX, ctx);
+	mosquitto_int_option(n.mq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+	mosquitto_connect_callback_set(n.mq, agent_net_on_connect);
+	mosquitto_message_callback_set(n.mq, agent_net_on_message);
+	mosquitto_subscribe_callback_set(n.mq, agent_net_on_subscribe);
+	code = agent_net_loop(&n, enrol ? c->prov_port : c->port,
+	    enrol ? time(NULL) + AGENT_ENROL_TIMEOUT : 0);
+	mosquitto_destroy(n.mq);
+	SSL_CTX_free(ctx);
+	mosquitto_lib_cleanup();
+	close(ipcfd);
+	return code;
+}
