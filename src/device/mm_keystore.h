@@ -26,7 +26,8 @@ enum mm_key_slot { MM_SLOT_CURRENT, MM_SLOT_NEXT };
 struct mm_keystore;
 
 /* Opens (does not create) the keystore in state_dir; checks the directory
- * exists.  *out on success. */
+ * exists.  *out on success.  Completes a re-key interrupted between the
+ * certificate and the key write (device.crt already for device.key.next). */
 int mm_keystore_open(const char *state_dir, struct mm_keystore **out);
 void mm_keystore_free(struct mm_keystore *ks);
 
@@ -50,6 +51,10 @@ int mm_keystore_csr(struct mm_keystore *ks, enum mm_key_slot slot,
  * slot's key (MM_ERR_KEY_MISMATCH), its CN equals expect_cn (MM_ERR_DENIED),
  * it is currently valid.  For MM_SLOT_NEXT the next key then becomes the
  * current key (device.key replaced atomically, device.key.next removed).
+ * Other refusals: MM_ERR_TOO_LARGE / MM_ERR_FORMAT (not exactly one PEM
+ * certificate), MM_ERR_SIGNATURE (does not chain to ca.crt or lacks
+ * clientAuth), MM_ERR_EXPIRED, MM_ERR_NOT_YET_VALID, MM_ERR_DENIED also for
+ * a CA certificate.
  */
 int mm_keystore_install_cert(struct mm_keystore *ks, enum mm_key_slot slot,
     const char *pem, size_t len, const char *expect_cn);
@@ -66,10 +71,11 @@ int mm_keystore_cert_fingerprint(const struct mm_keystore *ks,
 /*
  * A TLS client context for the fleet broker: TLS 1.2 minimum, the fleet CA
  * as the only trust anchor, the peer verified against it with host name
- * checked against server_host, and - if with_identity - device.key and
- * device.crt loaded into memory (so the key file need not stay readable
- * after privileges are dropped).  *out is owned by the caller
- * (SSL_CTX_free).
+ * checked against server_host (an IP literal against IP SANs, a DNS name
+ * against DNS SANs only, never the CN), and - if with_identity -
+ * device.key and device.crt loaded into memory (so the key file need not
+ * stay readable after privileges are dropped).  *out is owned by the
+ * caller (SSL_CTX_free).
  */
 int mm_keystore_tls_ctx(const struct mm_keystore *ks, const char *server_host,
     int with_identity, SSL_CTX **out);

@@ -21,6 +21,7 @@
 
 struct srv_ca;
 
+/* Serials are written as lower-case hex of their minimal big-endian bytes. */
 struct srv_cert_info {
 	char serial[SRV_SERIAL_HEX_MAX];		/* lower-case hex */
 	char fingerprint[2 * MM_SHA256_LEN + 1];	/* SHA-256 of DER, hex */
@@ -36,6 +37,7 @@ struct srv_revoked {
 /* Creates ca.key and ca.crt in dir (which must exist) for a CA named name,
  * valid for days.  MM_ERR_EXISTS if ca.key is already there. */
 int srv_ca_create(const char *dir, const char *name, int days);
+/* MM_ERR_DENIED if ca.key is accessible by group or others. */
 int srv_ca_load(const char *dir, struct srv_ca **out);
 void srv_ca_free(struct srv_ca *ca);
 /* PEM of the CA certificate (borrowed; lives as long as ca). */
@@ -47,7 +49,8 @@ enum srv_cert_use { SRV_USE_TLS_SERVER, SRV_USE_TLS_CLIENT };
  * Generates a key pair and a certificate for one of the fleet's own
  * services (the broker's TLS identity, the server's MQTT client identity),
  * writes key_path (0600) and cert_path.  sans is a NULL-terminated list of
- * DNS names or IP addresses (IP if it parses as one), may be NULL.
+ * DNS names or IP addresses (IP if it parses as one), may be NULL; a
+ * SRV_USE_TLS_SERVER certificate needs at least one (MM_ERR_INVALID_ARG).
  */
 int srv_ca_issue_service(struct srv_ca *ca, const char *cn,
     const char *const *sans, enum srv_cert_use use, int days,
@@ -57,7 +60,9 @@ int srv_ca_issue_service(struct srv_ca *ca, const char *cn,
  * Parses and checks a device CSR from untrusted bytes.  Refuses:
  * MM_ERR_TOO_LARGE (over SRV_CSR_MAX), MM_ERR_FORMAT (not exactly one PEM
  * CSR), MM_ERR_SIGNATURE (self-signature invalid), MM_ERR_BAD_KEY (not an
- * EC P-256 key), MM_ERR_DENIED (subject not exactly CN = expect_cn).
+ * EC key on the named curve P-256), MM_ERR_UNSUPPORTED (signature not
+ * ECDSA-SHA256), MM_ERR_DENIED (subject not exactly CN = expect_cn).
+ * Extensions in the request are ignored.
  * On MM_OK *out is the request (X509_REQ_free).
  */
 int srv_ca_check_csr(const char *pem, size_t len, const char *expect_cn,
@@ -73,7 +78,7 @@ int srv_ca_issue_device(struct srv_ca *ca, X509_REQ *req,
     struct srv_cert_info *info);
 
 /* Writes (atomically) a CRL listing the revoked serials, next update in
- * days, to path. */
+ * days, to path.  MM_ERR_INVALID_ARG for a serial not in our hex format. */
 int srv_ca_write_crl(struct srv_ca *ca, const struct srv_revoked *list,
     size_t n, int days, const char *path);
 

@@ -1,0 +1,709 @@
+/* mm_keystore.c - file backend of the device keystore (EC P-256, PEM). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/mm_alloc.h"
+#include "common/mm_crypto.h"
+#include "common/mm_err.h"
+#include "common/mm_file.h"
+#include "common/mm_log.h"
+#include "device/mm_keystore.h"
+
+#define MM_KS_KEY_MAX	8192		/* bytes of PEM in a key file */
+#define MM_KS_CERT_MAX	16384		/* bytes of PEM in a certificate */
+#define MM_KS_CN_MAX	64		/* X.520 upper bound of a CN */
+
+#define MM_KS_KEY	"device.key"
+#define MM_KS_KEY_NEXT	"device.key.next"
+#define MM_KS_CERT	"device.crt"
+#define MM_KS_CA	"ca.crt"
+
+struct mm_keystore {
+	char dir[PATH_MAX];
+};
+
+static int
+mm_ks_path(const struct mm_keystore *ks, const char *name, char out[PATH_MAX])
+{
+	return mm_path_join(out, PATH_MAX, ks->dir, name);
+}
+
+static const char *
+mm_ks_slot_file(enum mm_key_slot slot)
+{
+	return slot == MM_SLOT_NEXT ? MM_KS_KEY_NEXT : MM_KS_KEY;
+}
+
+static int
+mm_ks_exists(const struct mm_keystore *ks, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (mm_ks_path(ks, name, path) != 0)
+		return 0;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Printable ASCII only: the CN ends up in logs and in broker ACLs. */
+static int
+mm_ks_cn_valid(const char *cn)
+{
+	size_t i, n;
+
+	if (cn == NULL)
+		return 0;
+	n = strnlen(cn, MM_KS_CN_MAX + 1);
+	if (n == 0 || n > MM_KS_CN_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (cn[i] < 0x20 || cn[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int
+mm_ks_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int
+mm_ks_is_p256(const EVP_PKEY *pkey)
+{
+	char group[64];
+	size_t glen;
+
+	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "EC"))
+		return 0;
+	if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
+	    group, sizeof(group), &glen) != 1)
+		return 0;
+	return strcmp(group, SN_X9_62_prime256v1) == 0;
+}
+
+/* Never prompt on a terminal for a pass phrase: our keys have none. */
+static int
+mm_ks_no_pass(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
+static int
+mm_ks_read_key(const struct mm_keystore *ks, enum mm_key_slot slot,
+    EVP_PKEY **out)
+{
+	char path[PATH_MAX], *buf = NULL;
+	EVP_PKEY *pkey = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	int r;
+
+	if ((r = mm_ks_path(ks, mm_ks_slot_file(slot), path)) != 0 ||
+	    (r = mm_file_read(path, MM_KS_KEY_MAX, &buf, &len)) != 0)
+		goto out;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		r = MM_ERR_ALLOC;
+		goto out;
+	}
+	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, mm_ks_no_pass,
+	    NULL)) == NULL) {
+		r = MM_ERR_FORMAT;
+		goto out;
+	}
+	if (!mm_ks_is_p256(pkey)) {
+		r = MM_ERR_BAD_KEY;
+		goto out;
+	}
+	*out = pkey;
+	pkey = NULL;
+	r = MM_OK;
+ out:
+	BIO_free(bio);
+	EVP_PKEY_free(pkey);
+	if (buf != NULL)
+		mm_freezero(buf, len + 1);
+	ERR_clear_error();
+	return r;
+}
+
+/* The secure-memory BIO clears its buffer on growth and on free. */
+static int
+mm_ks_write_key(const struct mm_keystore *ks, const char *name,
+    EVP_PKEY *pkey)
+{
+	char path[PATH_MAX], *data;
+	BIO *bio;
+	long n;
+	int r;
+
+	if ((r = mm_ks_path(ks, name, path)) != 0)
+		return r;
+	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
+		return MM_ERR_ALLOC;
+	if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL,
+	    NULL) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0) {
+		r = MM_ERR_CRYPTO;
+		goto out;
+	}
+	r = mm_file_write_atomic(path, data, (size_t)n, 0600);
+	mm_wipe(data, (size_t)n);
+ out:
+	BIO_free(bio);
+	return r;
+}
+
+/* The DER body of exactly one PEM "CERTIFICATE" block, no PEM headers. */
+static int
+mm_ks_pem_body(BIO *bio, unsigned char **der, long *dlen)
+{
+	char *name = NULL, *header = NULL;
+	int ok;
+
+	if (PEM_read_bio(bio, &name, &header, der, dlen) != 1)
+		return MM_ERR_FORMAT;
+	ok = strcmp(name, PEM_STRING_X509) == 0 && header[0] == '\0' &&
+	    *dlen > 0;
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	if (!ok) {
+		OPENSSL_free(*der);
+		return MM_ERR_FORMAT;
+	}
+	return MM_OK;
+}
+
+/*
+ * Parses exactly one PEM certificate from len bytes: only white space may
+ * surround it and its DER must be consumed exactly, so nothing can be
+ * smuggled in around the signed part.
+ */
+static int
+mm_ks_parse_cert(const char *pem, size_t len, X509 **out)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509 *cert = NULL;
+	BIO *bio = NULL;
+	char rest[256];
+	long dlen;
+	size_t i;
+	int n, r;
+
+	if (pem == NULL)
+		return MM_ERR_INVALID_ARG;
+	if (len > MM_KS_CERT_MAX)
+		return MM_ERR_TOO_LARGE;
+	if (len == 0 || memchr(pem, '\0', len) != NULL)
+		return MM_ERR_FORMAT;
+	/* PEM_read_bio() would silently skip text before the BEGIN line. */
+	for (i = 0; i < len && mm_ks_is_space(pem[i]); i++)
+		;
+	if (len - i < 11 || memcmp(pem + i, "-----BEGIN ", 11) != 0)
+		return MM_ERR_FORMAT;
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return MM_ERR_ALLOC;
+	if ((r = mm_ks_pem_body(bio, &der, &dlen)) != 0)
+		goto out;
+	r = MM_ERR_FORMAT;
+	while ((n = BIO_read(bio, rest, sizeof(rest))) > 0)
+		for (i = 0; i < (size_t)n; i++)
+			if (!mm_ks_is_space(rest[i]))
+				goto out;
+	p = der;
+	if ((cert = d2i_X509(NULL, &p, dlen)) == NULL || p != der + dlen)
+		goto out;
+	*out = cert;
+	cert = NULL;
+	r = MM_OK;
+ out:
+	X509_free(cert);
+	OPENSSL_free(der);
+	BIO_free(bio);
+	ERR_clear_error();
+	return r;
+}
+
+static int
+mm_ks_load_cert(const struct mm_keystore *ks, const char *name, X509 **out)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = mm_ks_path(ks, name, path)) != 0 ||
+	    (r = mm_file_read(path, MM_KS_CERT_MAX, &buf, &len)) != 0)
+		return r;
+	r = mm_ks_parse_cert(buf, len, out);
+	mm_free(buf);
+	return r;
+}
+
+/* PEM of a certificate or (cert NULL) a request, as a new string. */
+static int
+mm_ks_pem(X509 *cert, X509_REQ *req, char **pem, size_t *len)
+{
+	char *data, *res;
+	BIO *bio;
+	long n;
+	int ok, r = MM_ERR_CRYPTO;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return MM_ERR_ALLOC;
+	ok = cert != NULL ? PEM_write_bio_X509(bio, cert) :
+	    PEM_write_bio_X509_REQ(bio, req);
+	if (ok != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0)
+		goto out;
+	if ((res = mm_malloc((size_t)n + 1)) == NULL) {
+		r = MM_ERR_ALLOC;
+		goto out;
+	}
+	memcpy(res, data, (size_t)n);
+	res[n] = '\0';
+	*pem = res;
+	*len = (size_t)n;
+	r = MM_OK;
+ out:
+	BIO_free(bio);
+	return r;
+}
+
+/* Writes a certificate re-encoded by us, not the bytes we were given. */
+static int
+mm_ks_write_cert(const struct mm_keystore *ks, const char *name, X509 *cert)
+{
+	char path[PATH_MAX], *pem;
+	size_t len;
+	int r;
+
+	if ((r = mm_ks_path(ks, name, path)) != 0 ||
+	    (r = mm_ks_pem(cert, NULL, &pem, &len)) != 0)
+		return r;
+	r = mm_file_write_atomic(path, pem, len, 0644);
+	mm_free(pem);
+	return r;
+}
+
+static int
+mm_ks_cn_equals(X509 *cert, const char *expect_cn)
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+	const ASN1_STRING *val;
+	X509_NAME_ENTRY *e;
+	size_t n = strlen(expect_cn);
+
+	if (X509_NAME_entry_count(name) != 1 ||
+	    (e = X509_NAME_get_entry(name, 0)) == NULL ||
+	    OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) != NID_commonName ||
+	    (val = X509_NAME_ENTRY_get_data(e)) == NULL)
+		return 0;
+	return (size_t)ASN1_STRING_length(val) == n &&
+	    memcmp(ASN1_STRING_get0_data(val), expect_cn, n) == 0;
+}
+
+static int
+mm_ks_verify_err(int err)
+{
+	switch (err) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return MM_ERR_EXPIRED;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return MM_ERR_NOT_YET_VALID;
+	default:
+		return MM_ERR_SIGNATURE;
+	}
+}
+
+/* The leaf must chain to ca.crt alone, be valid now and allow clientAuth. */
+static int
+mm_ks_verify_chain(const struct mm_keystore *ks, X509 *cert)
+{
+	X509_STORE_CTX *sctx = NULL;
+	X509_STORE *store = NULL;
+	X509 *ca = NULL;
+	int r, err;
+
+	if ((r = mm_ks_load_cert(ks, MM_KS_CA, &ca)) != 0)
+		return r;
+	if ((store = X509_STORE_new()) == NULL ||
+	    (sctx = X509_STORE_CTX_new()) == NULL) {
+		r = MM_ERR_ALLOC;
+		goto out;
+	}
+	if (X509_STORE_add_cert(store, ca) != 1 ||
+	    X509_STORE_CTX_init(sctx, store, cert, NULL) != 1 ||
+	    X509_STORE_CTX_set_purpose(sctx, X509_PURPOSE_SSL_CLIENT) != 1) {
+		r = MM_ERR_CRYPTO;
+		goto out;
+	}
+	if (X509_verify_cert(sctx) != 1) {
+		err = X509_STORE_CTX_get_error(sctx);
+		mm_log(MM_LOG_WARN, "keystore: certificate refused: %s",
+		    X509_verify_cert_error_string(err));
+		r = mm_ks_verify_err(err);
+		goto out;
+	}
+	r = MM_OK;
+ out:
+	X509_STORE_CTX_free(sctx);
+	X509_STORE_free(store);
+	X509_free(ca);
+	ERR_clear_error();
+	return r;
+}
+
+static int
+mm_ks_remove(const struct mm_keystore *ks, const char *name)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if ((r = mm_ks_path(ks, name, path)) != 0)
+		return r;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return MM_ERR_IO;
+	return MM_OK;
+}
+
+/*
+ * Makes the next key current.  device.crt is written first by the caller,
+ * so a crash in between leaves a state that mm_ks_recover() completes.
+ */
+static int
+mm_ks_promote_next(struct mm_keystore *ks, EVP_PKEY *next)
+{
+	int r;
+
+	if ((r = mm_ks_write_key(ks, MM_KS_KEY, next)) != 0)
+		return r;
+	return mm_ks_remove(ks, MM_KS_KEY_NEXT);
+}
+
+/* Finishes a re-key interrupted after device.crt was replaced. */
+static int
+mm_ks_recover(struct mm_keystore *ks)
+{
+	EVP_PKEY *next = NULL;
+	X509 *cert = NULL;
+	int r = MM_OK;
+
+	if (!mm_ks_exists(ks, MM_KS_KEY_NEXT) || !mm_ks_exists(ks, MM_KS_CERT))
+		return MM_OK;
+	if (mm_ks_read_key(ks, MM_SLOT_NEXT, &next) != 0 ||
+	    mm_ks_load_cert(ks, MM_KS_CERT, &cert) != 0)
+		goto out;	/* not ours to judge here; install will */
+	if (EVP_PKEY_eq(X509_get0_pubkey(cert), next) == 1) {
+		mm_log(MM_LOG_NOTICE, "keystore: completing interrupted re-key");
+		r = mm_ks_promote_next(ks, next);
+	}
+ out:
+	EVP_PKEY_free(next);
+	X509_free(cert);
+	ERR_clear_error();
+	return r;
+}
+
+int
+mm_keystore_open(const char *state_dir, struct mm_keystore **out)
+{
+	struct mm_keystore *ks;
+	struct stat st;
+	int r;
+
+	if (state_dir == NULL || strlen(state_dir) >= sizeof(ks->dir))
+		return MM_ERR_INVALID_ARG;
+	if (stat(state_dir, &st) != 0)
+		return errno == ENOENT ? MM_ERR_NOT_FOUND : MM_ERR_IO;
+	if (!S_ISDIR(st.st_mode))
+		return MM_ERR_INVALID_ARG;
+	if ((ks = mm_calloc(1, sizeof(*ks))) == NULL)
+		return MM_ERR_ALLOC;
+	memcpy(ks->dir, state_dir, strlen(state_dir) + 1);
+	if ((r = mm_ks_recover(ks)) != 0) {
+		mm_free(ks);
+		return r;
+	}
+	*out = ks;
+	return MM_OK;
+}
+
+void
+mm_keystore_free(struct mm_keystore *ks)
+{
+	mm_free(ks);
+}
+
+int
+mm_keystore_has_key(const struct mm_keystore *ks, enum mm_key_slot slot)
+{
+	return mm_ks_exists(ks, mm_ks_slot_file(slot));
+}
+
+int
+mm_keystore_has_cert(const struct mm_keystore *ks)
+{
+	return mm_ks_exists(ks, MM_KS_CERT);
+}
+
+int
+mm_keystore_generate(struct mm_keystore *ks, enum mm_key_slot slot)
+{
+	EVP_PKEY *pkey;
+	int r;
+
+	if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL) {
+		ERR_clear_error();
+		return MM_ERR_CRYPTO;
+	}
+	r = mm_ks_write_key(ks, mm_ks_slot_file(slot), pkey);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+int
+mm_keystore_csr(struct mm_keystore *ks, enum mm_key_slot slot,
+    const char *cn, char **pem, size_t *len)
+{
+	EVP_PKEY *pkey = NULL;
+	X509_REQ *req = NULL;
+	X509_NAME *name;
+	int r;
+
+	if (!mm_ks_cn_valid(cn))
+		return MM_ERR_INVALID_ARG;
+	if ((r = mm_ks_read_key(ks, slot, &pkey)) != 0)
+		return r;
+	if ((req = X509_REQ_new()) == NULL) {
+		r = MM_ERR_ALLOC;
+		goto out;
+	}
+	r = MM_ERR_CRYPTO;
+	if (X509_REQ_set_version(req, 0) != 1 ||
+	    (name = X509_REQ_get_subject_name(req)) == NULL ||
+	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_REQ_set_pubkey(req, pkey) != 1 ||
+	    X509_REQ_sign(req, pkey, EVP_sha256()) <= 0)
+		goto out;
+	r = mm_ks_pem(NULL, req, pem, len);
+ out:
+	X509_REQ_free(req);
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	return r;
+}
+
+/* All checks of mm_keystore_install_cert(), before any file changes. */
+static int
+mm_ks_check_cert(const struct mm_keystore *ks, X509 *cert, EVP_PKEY *key,
+    const char *expect_cn)
+{
+	int r;
+
+	if ((r = mm_ks_verify_chain(ks, cert)) != 0)
+		return r;
+	if (EVP_PKEY_eq(X509_get0_pubkey(cert), key) != 1) {
+		ERR_clear_error();
+		mm_log(MM_LOG_WARN, "keystore: certificate is for another key");
+		return MM_ERR_KEY_MISMATCH;
+	}
+	if (!mm_ks_cn_equals(cert, expect_cn)) {
+		mm_log(MM_LOG_WARN, "keystore: certificate subject is not "
+		    "CN=%s", expect_cn);
+		return MM_ERR_DENIED;
+	}
+	/* A device must never hold a certificate that can sign others. */
+	if (X509_check_ca(cert) != 0) {
+		mm_log(MM_LOG_WARN, "keystore: refusing a CA certificate");
+		return MM_ERR_DENIED;
+	}
+	return MM_OK;
+}
+
+int
+mm_keystore_install_cert(struct mm_keystore *ks, enum mm_key_slot slot,
+    const char *pem, size_t len, const char *expect_cn)
+{
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	int r;
+
+	if (!mm_ks_cn_valid(expect_cn))
+		return MM_ERR_INVALID_ARG;
+	if ((r = mm_ks_parse_cert(pem, len, &cert)) != 0 ||
+	    (r = mm_ks_read_key(ks, slot, &key)) != 0 ||
+	    (r = mm_ks_check_cert(ks, cert, key, expect_cn)) != 0)
+		goto out;
+	if ((r = mm_ks_write_cert(ks, MM_KS_CERT, cert)) != 0)
+		goto out;
+	if (slot == MM_SLOT_NEXT)
+		r = mm_ks_promote_next(ks, key);
+ out:
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return r;
+}
+
+int
+mm_keystore_set_ca(struct mm_keystore *ks, const char *pem, size_t len)
+{
+	X509 *cert = NULL;
+	int r;
+
+	if ((r = mm_ks_parse_cert(pem, len, &cert)) != 0)
+		return r;
+	/* EXFLAG_CA is set only by basicConstraints CA:TRUE. */
+	if ((X509_get_extension_flags(cert) & EXFLAG_CA) == 0) {
+		mm_log(MM_LOG_WARN, "keystore: trust anchor is not a CA");
+		r = MM_ERR_DENIED;
+		goto out;
+	}
+	r = mm_ks_write_cert(ks, MM_KS_CA, cert);
+ out:
+	X509_free(cert);
+	ERR_clear_error();
+	return r;
+}
+
+int
+mm_keystore_cert_not_after(const struct mm_keystore *ks, time_t *out)
+{
+	X509 *cert = NULL;
+	struct tm tm;
+	time_t t;
+	int r;
+
+	if ((r = mm_ks_load_cert(ks, MM_KS_CERT, &cert)) != 0)
+		return r;
+	memset(&tm, 0, sizeof(tm));
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1 ||
+	    (t = timegm(&tm)) == (time_t)-1) {
+		r = MM_ERR_FORMAT;
+		goto out;
+	}
+	*out = t;
+ out:
+	X509_free(cert);
+	return r;
+}
+
+int
+mm_keystore_cert_fingerprint(const struct mm_keystore *ks,
+    char out[2 * MM_SHA256_LEN + 1])
+{
+	uint8_t h[MM_SHA256_LEN];
+	unsigned char *der = NULL;
+	X509 *cert = NULL;
+	int r, n;
+
+	if ((r = mm_ks_load_cert(ks, MM_KS_CERT, &cert)) != 0)
+		return r;
+	if ((n = i2d_X509(cert, &der)) <= 0) {
+		r = MM_ERR_CRYPTO;
+		goto out;
+	}
+	mm_sha256(h, der, (size_t)n);
+	mm_hex_encode(out, h, sizeof(h));
+ out:
+	OPENSSL_free(der);
+	X509_free(cert);
+	ERR_clear_error();
+	return r;
+}
+
+/* An IP literal must match an IP SAN; anything else is a DNS name. */
+static int
+mm_ks_set_peer_name(SSL_CTX *ctx, const char *host)
+{
+	X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+	unsigned char ip[16];
+
+	if (inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1)
+		return X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1;
+	/* SANs only: a CN that looks like a host name proves nothing. */
+	X509_VERIFY_PARAM_set_hostflags(param,
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+	    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+	return X509_VERIFY_PARAM_set1_host(param, host, 0) == 1;
+}
+
+static int
+mm_ks_load_identity(const struct mm_keystore *ks, SSL_CTX *ctx)
+{
+	char path[PATH_MAX];
+	EVP_PKEY *key = NULL;
+	int r;
+
+	if ((r = mm_ks_path(ks, MM_KS_CERT, path)) != 0 ||
+	    (r = mm_ks_read_key(ks, MM_SLOT_CURRENT, &key)) != 0)
+		return r;
+	if (!mm_ks_exists(ks, MM_KS_CERT)) {
+		r = MM_ERR_NOT_FOUND;
+		goto out;
+	}
+	/* Key first: a certificate for another key then unloads it, and
+	 * the check below reports the mismatch as such. */
+	if (SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ctx, path) != 1) {
+		r = MM_ERR_CRYPTO;
+		goto out;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		r = MM_ERR_KEY_MISMATCH;
+		goto out;
+	}
+	r = MM_OK;
+ out:
+	EVP_PKEY_free(key);
+	return r;
+}
+
+int
+mm_keystore_tls_ctx(const struct mm_keystore *ks, const char *server_host,
+    int with_identity, SSL_CTX **out)
+{
+	char capath[PATH_MAX];
+	SSL_CTX *ctx = NULL;
+	int r;
+
+	if (server_host == NULL || *server_host == '\0')
+		return MM_ERR_INVALID_ARG;
+	if ((r = mm_ks_path(ks, MM_KS_CA, capath)) != 0)
+		return r;
+	if (!mm_ks_exists(ks, MM_KS_CA))
+		return MM_ERR_NOT_FOUND;
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		r = MM_ERR_ALLOC;
+		goto out;
+	}
+	r = MM_ERR_CRYPTO;
+	/* Only ca.crt is trusted: the system store is never loaded. */
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_load_verify_file(ctx, capath) != 1 ||
+	    !mm_ks_set_peer_name(ctx, server_host))
+		goto out;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (with_identity && (r = mm_ks_load_identity(ks, ctx)) != 0)
+		goto out;
+	*out = ctx;
+	ctx = NULL;
+	r = MM_OK;
+ out:
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return r;
+}
