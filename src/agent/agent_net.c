@@ -91,6 +91,9 @@ agent_net_hello(struct agent_net *n)
 	json_object_set_new(o, "boot_id", json_string(n->boot->boot_id));
 	json_object_set_new(o, "hb", json_integer(agent_heartbeat(n->conf,
 	    &n->boot->state)));
+	/* lets a server restored from backup resume above our counter */
+	json_object_set_new(o, "ctr", json_integer(
+	    (json_int_t)n->boot->state.cmd_counter));
 	if (agent_net_send(n, MM_MSG_HELLO, o) != 0)
 		mm_log(MM_LOG_WARN, "could not send hello");
 }

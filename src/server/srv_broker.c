@@ -172,7 +172,7 @@ srv_broker_write_config(const struct srv_conf *c)
 	    "connection_messages true\n"
 	    "log_timestamp_format %%Y-%%m-%%dT%%H:%%M:%%S\n"
 	    "%s%s%s"
-	    "max_queued_messages 1000\n"
+	    "max_queued_messages 100000\n"
 	    "# global in mosquitto 2.0; per-type limits are enforced by the server\n"
 	    "max_packet_size 20000\n"
 	    "\n# devices: mutual TLS, identity from the certificate\n"

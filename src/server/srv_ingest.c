@@ -103,7 +103,7 @@ static int
 srv_on_hello(struct srv *s, struct srv_dev *d, json_t *o)
 {
 	const char *inst, *model, *serial, *fw, *boot;
-	int64_t hb;
+	int64_t hb, ctr;
 	sqlite3_stmt *st;
 	char detail[200];
 	int r;
@@ -113,12 +113,14 @@ srv_on_hello(struct srv *s, struct srv_dev *d, json_t *o)
 	    (r = mm_msg_get_str(o, "serial", 1, 64, &serial)) != 0 ||
 	    (r = mm_msg_get_str(o, "fw", 1, 64, &fw)) != 0 ||
 	    (r = mm_msg_get_str(o, "boot_id", 1, 64, &boot)) != 0 ||
-	    (r = mm_msg_get_int(o, "hb", 1, 86400, &hb)) != 0)
+	    (r = mm_msg_get_int(o, "hb", 1, 86400, &hb)) != 0 ||
+	    (r = mm_msg_get_int(o, "ctr", 0, INT64_MAX - 1, &ctr)) != 0)
 		return r;
 	s->stats.hellos++;
 	srv_track_instance(s, d, inst);
 	if ((r = srv_db_prepare(s->db, "UPDATE devices SET fw_version = ?,"
-	    " boot_id = ?, instance = ?, heartbeat_interval = ?, last_seen = ?"
+	    " boot_id = ?, instance = ?, heartbeat_interval = ?, last_seen = ?,"
+	    " next_cmd_counter = max(next_cmd_counter, ? + 1)"
 	    " WHERE id = ? RETURNING serial", &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, fw, -1, SQLITE_STATIC);
@@ -126,7 +128,8 @@ srv_on_hello(struct srv *s, struct srv_dev *d, json_t *o)
 	sqlite3_bind_text(st, 3, inst, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, hb);
 	sqlite3_bind_int64(st, 5, srv_db_now());
-	sqlite3_bind_text(st, 6, d->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, ctr);
+	sqlite3_bind_text(st, 7, d->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    strcmp((const char *)sqlite3_column_text(st, 0), serial) != 0) {
 		snprintf(detail, sizeof(detail), "hello reports serial \"%s\", "

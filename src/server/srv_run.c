@@ -80,7 +80,9 @@ srv_mq_new(struct srv *s, const char *id, struct mosquitto **out)
 {
 	struct mosquitto *mq;
 
-	if ((mq = mosquitto_new(id, true, s)) == NULL)
+	/* a persistent session: while the server restarts, the broker keeps
+	 * what devices send at QoS 1 (hellos, results, CSRs) for it */
+	if ((mq = mosquitto_new(id, false, s)) == NULL)
 		return MM_ERR_ALLOC;
 	mosquitto_int_option(mq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	mosquitto_connect_callback_set(mq, srv_on_connect);

@@ -130,7 +130,7 @@ sim_on_connect(struct mosquitto *mq, void *arg, int rc)
 	sim_global->connect_ms_total += sim_now_ms() - d->started;
 	len = snprintf(text, sizeof(text), "{\"v\":1,\"type\":\"hello\",\"inst\":"
 	    "\"%s\",\"model\":\"sim-1\",\"serial\":\"%s\",\"fw\":\"1.0.0\","
-	    "\"boot_id\":\"sim\",\"hb\":%d}", d->inst, d->serial[0] ? d->serial : d->id,
+	    "\"boot_id\":\"sim\",\"hb\":%d,\"ctr\":0}", d->inst, d->serial[0] ? d->serial : d->id,
 	    sim_global->interval_ms / 1000 > 0 ? sim_global->interval_ms / 1000 : 1);
 	if (mm_topic_build(topic, sizeof(topic), MM_DIR_UP, d->id, "hello") == 0)
 		(void)mosquitto_publish(mq, NULL, topic, len, text, 1, false);
