@@ -181,6 +181,7 @@ mm_ks_pem_body(BIO *bio, unsigned char **der, long *dlen)
 	OPENSSL_free(header);
 	if (!ok) {
 		OPENSSL_free(*der);
+		*der = NULL;	/* the caller frees *der on every path */
 		return MM_ERR_FORMAT;
 	}
 	return MM_OK;

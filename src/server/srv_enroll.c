@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "common/mm_alloc.h"
 #include "common/mm_crypto.h"
 #include "common/mm_err.h"
 #include "common/mm_log.h"
@@ -242,12 +243,18 @@ srv_enroll_import_csv(struct srv_db *db, FILE *in, FILE *out, int64_t ttl,
     int *count)
 {
 	char line[SRV_CSV_LINE_MAX], f[4][SRV_FIELD_MAX + 1];
-	char id[MM_DEVID_SIZE], tok[SRV_TOKEN_SIZE];
+	char id[MM_DEVID_SIZE], tok[SRV_TOKEN_SIZE], *res = NULL;
 	struct srv_device_spec spec;
-	int r, got, lineno = 0, n = 0;
+	int r, got, lineno = 0, n = 0, header = 0;
+	size_t reslen = 0;
+	FILE *mem;
 
+	/* tokens are held back until the whole file is committed */
+	if ((mem = open_memstream(&res, &reslen)) == NULL)
+		return MM_ERR_ALLOC;
 	if ((r = srv_db_begin(db)) != 0)
-		return r;
+		goto fail;
+	fprintf(mem, "serial,device_id,token\n");
 	while ((got = srv_csv_read_line(in, line, sizeof(line))) > 0) {
 		lineno++;
 		if (line[0] == '\0')
@@ -256,13 +263,14 @@ srv_enroll_import_csv(struct srv_db *db, FILE *in, FILE *out, int64_t ttl,
 			mm_log(MM_LOG_ERR, "CSV line %d: %s", lineno, mm_strerror(r));
 			goto fail;
 		}
-		if (lineno == 1) {
+		if (!header) {
 			if (strcmp(f[0], "serial") != 0 || strcmp(f[1], "model") != 0) {
 				mm_log(MM_LOG_ERR, "CSV: header must be "
 				    "serial,model,location,admin_contact");
 				r = MM_ERR_FORMAT;
 				goto fail;
 			}
+			header = 1;
 			continue;
 		}
 		memset(&spec, 0, sizeof(spec));
@@ -275,9 +283,7 @@ srv_enroll_import_csv(struct srv_db *db, FILE *in, FILE *out, int64_t ttl,
 			    spec.serial, mm_strerror(r));
 			goto fail;
 		}
-		if (n == 0)
-			fprintf(out, "serial,device_id,token\n");
-		fprintf(out, "%s,%s,%s\n", spec.serial, id, tok);
+		fprintf(mem, "%s,%s,%s\n", spec.serial, id, tok);
 		mm_wipe(tok, sizeof(tok));
 		n++;
 	}
@@ -285,12 +291,30 @@ srv_enroll_import_csv(struct srv_db *db, FILE *in, FILE *out, int64_t ttl,
 		mm_log(MM_LOG_ERR, "CSV line %d: %s", lineno + 1, mm_strerror(r));
 		goto fail;
 	}
+	if (fflush(mem) != 0 || ferror(mem)) {
+		r = MM_ERR_ALLOC;
+		goto fail;
+	}
 	if ((r = srv_db_commit(db)) != 0)
 		goto fail;
+	fclose(mem);
+	mem = NULL;
+	/* committed: if the tokens cannot be written out, say so loudly, the
+	 * operator can issue new ones with `device token` */
+	if (fwrite(res, 1, reslen, out) != reslen || fflush(out) != 0) {
+		mm_log(MM_LOG_ERR, "registered %d devices but could not write their "
+		    "tokens; issue new ones with `mamori-server device token`", n);
+		r = MM_ERR_IO;
+	}
+	mm_freezero(res, reslen);
 	*count = n;
-	return MM_OK;
+	return r;
  fail:
 	srv_db_rollback(db);
+	if (mem != NULL)
+		fclose(mem);
+	if (res != NULL)
+		mm_freezero(res, reslen);
 	return r;
 }
 

@@ -24,7 +24,6 @@ struct srv_dev {
 	char inst[SRV_INSTANCE_LEN + 1];	/* current instance */
 	char prev_inst[SRV_INSTANCE_LEN + 1];
 	int64_t switched_at;
-	uint32_t switches;		/* instance changes inside the window */
 };
 
 struct srv_registry;
