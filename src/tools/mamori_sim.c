@@ -6,9 +6,9 @@
  *   mamori-sim enroll --tokens CSV --ca CA --host H --prov-port P --dir D
  *   mamori-sim run --dir D --host H --port P --seconds S --interval-ms M
  *
- * One poll() loop drives every connection; one shared TLS context carries
- * the trust anchor and hands each connection its own device identity in
- * the client-certificate callback, so 10,000 devices cost little memory.
+ * One poll() loop drives every connection.  Each device has its own small
+ * TLS context holding its identity; all of them share one certificate
+ * store with the trust anchor.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,13 +52,12 @@ struct sim_dev {
 	int64_t next_hb;
 	int64_t started;
 	uint64_t seq;
+	unsigned attempts;
 };
 
 struct sim {
 	struct sim_dev *devs;
 	size_t n;
-	struct sim_dev **by_fd;		/* connection lookup for the TLS callback */
-	size_t by_fd_len;
 	SSL_CTX *ctx;
 	const char *host;
 	int port;
@@ -70,7 +69,7 @@ struct sim {
 	size_t up;
 };
 
-static struct sim *sim_global;		/* for the OpenSSL callback */
+static struct sim *sim_global;		/* for the libmosquitto callbacks */
 
 static int64_t
 sim_now_ms(void)
@@ -81,30 +80,25 @@ sim_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* TLS client-certificate callback: the identity of whoever owns this fd. */
+/* A device's own TLS context: shared trust store, its key and certificate. */
 static int
-sim_client_cert(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+sim_device_ctx(struct sim *s, struct sim_dev *d, SSL_CTX **out)
 {
-	int fd = SSL_get_fd(ssl);
-	struct sim_dev *d;
+	SSL_CTX *ctx;
 
-	if (fd < 0 || (size_t)fd >= sim_global->by_fd_len ||
-	    (d = sim_global->by_fd[fd]) == NULL || d->key == NULL)
-		return 0;
-	X509_up_ref(d->cert);
-	EVP_PKEY_up_ref(d->key);
-	*x509 = d->cert;
-	*pkey = d->key;
-	return 1;
-}
-
-static void
-sim_track_fd(struct sim *s, struct sim_dev *d)
-{
-	int fd = mosquitto_socket(d->mq);
-
-	if (fd >= 0 && (size_t)fd < s->by_fd_len)
-		s->by_fd[fd] = d;
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return MM_ERR_ALLOC;
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    !SSL_CTX_set1_param(ctx, SSL_CTX_get0_param(s->ctx)) ||
+	    (SSL_CTX_set1_cert_store(ctx, SSL_CTX_get_cert_store(s->ctx)), 0) ||
+	    SSL_CTX_use_certificate(ctx, d->cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, d->key) != 1) {
+		SSL_CTX_free(ctx);
+		return MM_ERR_CRYPTO;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	*out = ctx;
+	return MM_OK;
 }
 
 static void
@@ -200,35 +194,42 @@ sim_start(struct sim *s, struct sim_dev *d)
 
 	if (s->enrol)
 		mm_provid_new(d->provid);
-	if ((d->mq = mosquitto_new(cid, true, d)) == NULL)
+	SSL_CTX *ctx = s->ctx;
+	int r;
+
+	if (!s->enrol && (r = sim_device_ctx(s, d, &ctx)) != 0)
+		return r;
+	if ((d->mq = mosquitto_new(cid, true, d)) == NULL) {
+		if (ctx != s->ctx)
+			SSL_CTX_free(ctx);
 		return MM_ERR_ALLOC;
+	}
 	mosquitto_int_option(d->mq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-	mosquitto_void_option(d->mq, MOSQ_OPT_SSL_CTX, s->ctx);
+	/* libmosquitto holds its own reference to the context */
+	mosquitto_void_option(d->mq, MOSQ_OPT_SSL_CTX, ctx);
+	if (ctx != s->ctx)
+		SSL_CTX_free(ctx);
 	mosquitto_int_option(d->mq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
 	mosquitto_connect_callback_set(d->mq, sim_on_connect);
 	mosquitto_subscribe_callback_set(d->mq, sim_on_subscribe);
 	mosquitto_message_callback_set(d->mq, sim_on_message);
 	d->started = sim_now_ms();
 	d->phase = SIM_CONNECTING;
+	d->attempts++;
 	if (mosquitto_connect_async(d->mq, s->host, s->port, 120) != MOSQ_ERR_SUCCESS) {
 		s->connect_fail++;
 		d->phase = SIM_FAILED;
 		return MM_ERR_NET;
 	}
-	sim_track_fd(s, d);
 	return MM_OK;
 }
 
 static void
 sim_stop(struct sim *s, struct sim_dev *d)
 {
-	int fd;
-
+	(void)s;
 	if (d->mq == NULL)
 		return;
-	fd = mosquitto_socket(d->mq);
-	if (fd >= 0 && (size_t)fd < s->by_fd_len)
-		s->by_fd[fd] = NULL;
 	(void)mosquitto_disconnect(d->mq);
 	mosquitto_destroy(d->mq);
 	d->mq = NULL;
@@ -294,25 +295,21 @@ sim_poll(struct sim *s, struct pollfd *pfd, struct sim_dev **who, int wait_ms)
 	}
 }
 
+/* Every device needs a descriptor: raise the soft limit to the hard one. */
 static int
-sim_alloc_fds(struct sim *s)
+sim_raise_nofile(struct sim *s)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
-		s->by_fd_len = (size_t)rl.rlim_cur;
 	}
-	if (s->by_fd_len < s->n + 64) {
-		mm_log(MM_LOG_ERR, "descriptor limit %zu too low for %zu devices",
-		    s->by_fd_len, s->n);
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < s->n + 64) {
+		mm_log(MM_LOG_ERR, "descriptor limit too low for %zu devices", s->n);
 		return MM_ERR_RANGE;
 	}
-	if (s->by_fd_len > 1 << 20)
-		s->by_fd_len = 1 << 20;
-	s->by_fd = mm_calloc(s->by_fd_len, sizeof(*s->by_fd));
-	return s->by_fd == NULL ? MM_ERR_ALLOC : MM_OK;
+	return MM_OK;
 }
 
 static int
@@ -368,8 +365,6 @@ sim_shared_ctx(struct sim *s, const char *dir)
 		return r;
 	r = mm_keystore_tls_ctx(ks, s->host, 0, &s->ctx);
 	mm_keystore_free(ks);
-	if (r == 0)
-		SSL_CTX_set_client_cert_cb(s->ctx, sim_client_cert);
 	return r;
 }
 
@@ -517,7 +512,7 @@ sim_run(struct sim *s, const char *dir, size_t limit, int seconds, size_t parall
 	int r;
 
 	if ((r = sim_read_devices(s, dir, limit)) != 0 ||
-	    (r = sim_alloc_fds(s)) != 0 || (r = sim_shared_ctx(s, dir)) != 0)
+	    (r = sim_raise_nofile(s)) != 0 || (r = sim_shared_ctx(s, dir)) != 0)
 		return r;
 	if ((pfd = mm_calloc(s->n, sizeof(*pfd))) == NULL ||
 	    (who = mm_calloc(s->n, sizeof(*who))) == NULL) {
@@ -533,6 +528,15 @@ sim_run(struct sim *s, const char *dir, size_t limit, int seconds, size_t parall
 		while (connecting < parallel && next < s->n) {
 			(void)sim_start(s, &s->devs[next++]);
 			connecting++;
+		}
+		/* a refused or dropped attempt is tried again, a few times */
+		for (i = 0; i < next && connecting < parallel; i++) {
+			struct sim_dev *d = &s->devs[i];
+			if (d->phase == SIM_FAILED && d->attempts < 3) {
+				sim_stop(s, d);
+				(void)sim_start(s, d);
+				connecting++;
+			}
 		}
 		sim_poll(s, pfd, who, 5);
 		now = sim_now_ms();
@@ -643,7 +647,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "enroll") == 0 && tokens != NULL && ca != NULL) {
 		s.enrol = 1;
 		s.port = prov_port;
-		if ((r = sim_read_tokens(&s, tokens)) == 0 && (r = sim_alloc_fds(&s)) == 0)
+		if ((r = sim_read_tokens(&s, tokens)) == 0 && (r = sim_raise_nofile(&s)) == 0)
 			r = sim_enrol(&s, dir, ca, (size_t)parallel);
 	} else if (strcmp(argv[1], "run") == 0) {
 		s.port = port;
@@ -652,7 +656,6 @@ main(int argc, char **argv)
 		usage();
 	SSL_CTX_free(s.ctx);
 	mm_free(s.devs);
-	mm_free(s.by_fd);
 	mosquitto_lib_cleanup();
 	if (r != 0) {
 		mm_log(MM_LOG_ERR, "%s", mm_strerror(r));
