@@ -26,7 +26,6 @@ struct agent_conf {
 	char serial[65];
 	char fw_version[65];
 	int heartbeat_interval;
-	int64_t renew_before;		/* re-key when the cert has less left */
 	char user[33];			/* worker's user when started as root */
 };
 
@@ -44,11 +43,15 @@ struct agent_boot {
 	char boot_id[40];
 	char instance[17];
 	uint8_t cmd_pk[MM_SIGN_PK_LEN];
+	time_t cert_not_before;
 	time_t cert_not_after;
 	struct agent_state state;
 };
 
 int agent_conf_load(struct agent_conf *c, const char *state_dir);
+/* 1 once two thirds of the certificate's lifetime have passed
+ * (docs/decisions/0001): time enough to re-key before it expires. */
+int agent_renew_due(time_t not_before, time_t not_after, time_t now);
 int agent_state_load(const struct agent_conf *c, struct agent_state *st);
 int agent_state_save(const struct agent_conf *c, const struct agent_state *st);
 /* Effective heartbeat interval. */

@@ -67,7 +67,7 @@ agent_conf_int(json_t *o, const char *key, int64_t min, int64_t max, int64_t *v)
 int
 agent_conf_load(struct agent_conf *c, const char *state_dir)
 {
-	int64_t port = 8883, prov = 8884, hb = 60, renew = 30 * 86400;
+	int64_t port = 8883, prov = 8884, hb = 60;
 	json_t *o = NULL;
 	int r;
 
@@ -86,13 +86,11 @@ agent_conf_load(struct agent_conf *c, const char *state_dir)
 	    (r = agent_conf_int(o, "port", 1, 65535, &port)) != 0 ||
 	    (r = agent_conf_int(o, "prov_port", 1, 65535, &prov)) != 0 ||
 	    (r = agent_conf_int(o, "heartbeat_interval", AGENT_HB_MIN, AGENT_HB_MAX,
-	    &hb)) != 0 ||
-	    (r = agent_conf_int(o, "renew_before", 60, 365 * 86400, &renew)) != 0)
+	    &hb)) != 0)
 		goto out;
 	c->port = (int)port;
 	c->prov_port = (int)prov;
 	c->heartbeat_interval = (int)hb;
-	c->renew_before = renew;
  out:
 	json_decref(o);
 	return r;
@@ -142,4 +140,12 @@ agent_heartbeat(const struct agent_conf *c, const struct agent_state *st)
 {
 	return st->heartbeat_interval > 0 ? st->heartbeat_interval :
 	    c->heartbeat_interval;
+}
+
+int
+agent_renew_due(time_t not_before, time_t not_after, time_t now)
+{
+	if (not_after <= not_before)
+		return 1;	/* nonsense validity: get a proper certificate */
+	return now >= not_before + (not_after - not_before) / 3 * 2;
 }

@@ -421,9 +421,11 @@ agent_net_on_subscribe(struct mosquitto *mq, void *arg, int mid, int qos_count,
 static void
 agent_net_renew_check(struct agent_net *n, time_t now)
 {
-	if (n->boot->cert_not_after == 0 || n->rekey_sent != 0 || !n->connected)
+	if (n->rekey_sent != 0 && now - n->rekey_sent > 3600)
+		n->rekey_sent = 0;	/* no certificate came back: try again */
+	if (n->boot->cert_not_after == 0 || n->rekey_sent != 0 || n->connected != 1)
 		return;
-	if (n->boot->cert_not_after - now > n->conf->renew_before)
+	if (!agent_renew_due(n->boot->cert_not_before, n->boot->cert_not_after, now))
 		return;
 	mm_log(MM_LOG_NOTICE, "certificate expires in %llds: re-keying",
 	    (long long)(n->boot->cert_not_after - now));

@@ -252,7 +252,8 @@ agent_prepare(struct agent_monitor *m)
 			mm_log(MM_LOG_ERR, "device.id missing or invalid");
 			return r ? r : MM_ERR_CORRUPT;
 		}
-		return mm_keystore_cert_not_after(m->ks, &m->boot.cert_not_after);
+		return mm_keystore_cert_validity(m->ks, &m->boot.cert_not_before,
+		    &m->boot.cert_not_after);
 	}
 	m->mode = AGENT_MODE_ENROL;
 	if ((r = agent_read_small(c, "enroll.token", m->boot.token,

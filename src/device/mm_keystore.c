@@ -579,26 +579,43 @@ mm_keystore_set_ca(struct mm_keystore *ks, const char *pem, size_t len)
 	return r;
 }
 
-int
-mm_keystore_cert_not_after(const struct mm_keystore *ks, time_t *out)
+static int
+mm_ks_asn1_time(const ASN1_TIME *a, time_t *out)
 {
-	X509 *cert = NULL;
 	struct tm tm;
 	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (ASN1_TIME_to_tm(a, &tm) != 1 || (t = timegm(&tm)) == (time_t)-1)
+		return MM_ERR_FORMAT;
+	*out = t;
+	return MM_OK;
+}
+
+int
+mm_keystore_cert_validity(const struct mm_keystore *ks, time_t *not_before,
+    time_t *not_after)
+{
+	X509 *cert = NULL;
+	time_t nb, na;
 	int r;
 
 	if ((r = mm_ks_load_cert(ks, MM_KS_CERT, &cert)) != 0)
 		return r;
-	memset(&tm, 0, sizeof(tm));
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1 ||
-	    (t = timegm(&tm)) == (time_t)-1) {
-		r = MM_ERR_FORMAT;
-		goto out;
+	if ((r = mm_ks_asn1_time(X509_get0_notBefore(cert), &nb)) == 0 &&
+	    (r = mm_ks_asn1_time(X509_get0_notAfter(cert), &na)) == 0) {
+		if (not_before != NULL)
+			*not_before = nb;
+		*not_after = na;
 	}
-	*out = t;
- out:
 	X509_free(cert);
 	return r;
+}
+
+int
+mm_keystore_cert_not_after(const struct mm_keystore *ks, time_t *out)
+{
+	return mm_keystore_cert_validity(ks, NULL, out);
 }
 
 int

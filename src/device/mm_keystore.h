@@ -64,6 +64,9 @@ int mm_keystore_set_ca(struct mm_keystore *ks, const char *pem, size_t len);
 
 /* notAfter of device.crt as a Unix time. */
 int mm_keystore_cert_not_after(const struct mm_keystore *ks, time_t *out);
+/* notBefore (may be NULL) and notAfter of device.crt. */
+int mm_keystore_cert_validity(const struct mm_keystore *ks, time_t *not_before,
+    time_t *not_after);
 /* SHA-256 fingerprint of device.crt's DER, lower-case hex. */
 int mm_keystore_cert_fingerprint(const struct mm_keystore *ks,
     char out[2 * MM_SHA256_LEN + 1]);

@@ -128,7 +128,9 @@ sim_on_connect(struct mosquitto *mq, void *arg, int rc)
 	    sim_global->interval_ms / 1000 > 0 ? sim_global->interval_ms / 1000 : 1);
 	if (mm_topic_build(topic, sizeof(topic), MM_DIR_UP, d->id, "hello") == 0)
 		(void)mosquitto_publish(mq, NULL, topic, len, text, 1, false);
-	d->next_hb = sim_now_ms() + mm_random_uniform((uint32_t)sim_global->interval_ms);
+	/* heartbeats start once the whole fleet is up (see sim_run), so the
+	 * measured window holds nothing but steady-state load */
+	d->next_hb = INT64_MAX;
 }
 
 static void
@@ -275,15 +277,15 @@ sim_poll(struct sim *s, struct pollfd *pfd, struct sim_dev **who, int wait_ms)
 		struct sim_dev *d = who[i];
 		SSL *ssl;
 		int rc = MOSQ_ERR_SUCCESS;
-		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) {
+		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
 			rc = mosquitto_loop_read(d->mq, 1);
-			/* TLS may hold whole records already decrypted */
-			while (rc == MOSQ_ERR_SUCCESS &&
-			    (ssl = mosquitto_ssl_get(d->mq)) != NULL && SSL_pending(ssl) > 0)
-				rc = mosquitto_loop_read(d->mq, 1);
-		}
 		if (rc == MOSQ_ERR_SUCCESS && (pfd[i].revents & POLLOUT))
 			rc = mosquitto_loop_write(d->mq, 1);
+		/* TLS may hold whole records already decrypted, which poll()
+		 * cannot see: drain them */
+		while (rc == MOSQ_ERR_SUCCESS &&
+		    (ssl = mosquitto_ssl_get(d->mq)) != NULL && SSL_pending(ssl) > 0)
+			rc = mosquitto_loop_read(d->mq, 1);
 		if (rc != MOSQ_ERR_SUCCESS && d->phase != SIM_DONE) {
 			if (d->phase == SIM_UP)
 				s->up--;
@@ -506,7 +508,7 @@ sim_run(struct sim *s, const char *dir, size_t limit, int seconds, size_t parall
 {
 	struct pollfd *pfd = NULL;
 	struct sim_dev **who = NULL;
-	int64_t t0, t_up = 0, t_end, now;
+	int64_t t0, t_up = 0, t_end, now, last_misc = 0;
 	uint64_t hb0 = 0;
 	size_t next = 0, i;
 	int r;
@@ -523,8 +525,15 @@ sim_run(struct sim *s, const char *dir, size_t limit, int seconds, size_t parall
 	t_end = t0 + (int64_t)seconds * 1000 + 120000;	/* connect budget */
 	while ((now = sim_now_ms()) < t_end) {
 		size_t connecting = 0;
-		for (i = 0; i < s->n; i++)
-			connecting += s->devs[i].phase == SIM_CONNECTING;
+		for (i = 0; i < s->n; i++) {
+			struct sim_dev *d = &s->devs[i];
+			if (d->phase == SIM_CONNECTING && now - d->started > 15000) {
+				s->connect_fail++;	/* handshake or CONNACK stalled */
+				d->phase = SIM_FAILED;
+				sim_stop(s, d);
+			}
+			connecting += d->phase == SIM_CONNECTING;
+		}
 		while (connecting < parallel && next < s->n) {
 			(void)sim_start(s, &s->devs[next++]);
 			connecting++;
@@ -544,11 +553,20 @@ sim_run(struct sim *s, const char *dir, size_t limit, int seconds, size_t parall
 			t_up = now;		/* everyone is up or gave up */
 			hb0 = s->heartbeats;
 			t_end = now + (int64_t)seconds * 1000;
+			for (i = 0; i < s->n; i++)	/* spread the first beats */
+				s->devs[i].next_hb = now +
+				    mm_random_uniform((uint32_t)s->interval_ms);
 		}
 		for (i = 0; i < s->n; i++) {
 			struct sim_dev *d = &s->devs[i];
 			if (d->phase == SIM_UP && now >= d->next_hb)
 				sim_heartbeat(s, d, now);
+		}
+		if (now - last_misc >= 1000) {	/* keepalive pings */
+			for (i = 0; i < s->n; i++)
+				if (s->devs[i].mq != NULL)
+					(void)mosquitto_loop_misc(s->devs[i].mq);
+			last_misc = now;
 		}
 	}
 	if (t_up == 0)
