@@ -15,6 +15,7 @@
 #include "agent/agent_ipc.h"
 #include "agent/agent_net.h"
 #include "agent/agent_priv.h"
+#include "agent/agent_sandbox.h"
 #include "common/mm_alloc.h"
 #include "common/mm_err.h"
 #include "common/mm_file.h"
@@ -296,6 +297,8 @@ agent_drop_privileges(const struct agent_conf *c)
 		    (long)getuid());
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		mm_fatal("cannot set no_new_privs");
+	if (agent_sandbox_enter() != 0)
+		mm_fatal("cannot install the system-call filter");
 }
 
 static pid_t
