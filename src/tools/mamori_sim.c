@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,12 +53,15 @@ struct sim_dev {
 	int64_t started;
 	uint64_t seq;
 	unsigned attempts;
+	int fd;				/* registered with epoll, or -1 */
+	int out_armed;			/* EPOLLOUT requested */
 };
 
 struct sim {
 	struct sim_dev *devs;
 	size_t n;
 	SSL_CTX *ctx;
+	int epfd;
 	const char *host;
 	int port;
 	int enrol;
@@ -70,6 +73,8 @@ struct sim {
 };
 
 static struct sim *sim_global;		/* for the libmosquitto callbacks */
+
+static void sim_watch(struct sim *s, struct sim_dev *d);
 
 static int64_t
 sim_now_ms(void)
@@ -218,20 +223,25 @@ sim_start(struct sim *s, struct sim_dev *d)
 	d->started = sim_now_ms();
 	d->phase = SIM_CONNECTING;
 	d->attempts++;
+	d->fd = -1;
+	d->out_armed = 0;
 	if (mosquitto_connect_async(d->mq, s->host, s->port, 120) != MOSQ_ERR_SUCCESS) {
 		s->connect_fail++;
 		d->phase = SIM_FAILED;
 		return MM_ERR_NET;
 	}
+	sim_watch(s, d);
 	return MM_OK;
 }
 
 static void
 sim_stop(struct sim *s, struct sim_dev *d)
 {
-	(void)s;
 	if (d->mq == NULL)
 		return;
+	if (d->fd >= 0)
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, d->fd, NULL);
+	d->fd = -1;
 	(void)mosquitto_disconnect(d->mq);
 	mosquitto_destroy(d->mq);
 	d->mq = NULL;
@@ -251,49 +261,81 @@ sim_heartbeat(struct sim *s, struct sim_dev *d, int64_t now)
 	    MOSQ_ERR_SUCCESS)
 		s->heartbeats++;
 	d->next_hb += s->interval_ms;
-	if (d->next_hb < now)
-		d->next_hb = now + s->interval_ms;	/* fell behind: do not burst */
+	if (d->next_hb < now - s->interval_ms)
+		d->next_hb = now;	/* far behind: do not burst */
+	sim_watch(s, d);
 }
 
-/* Services every live connection once; waits at most wait_ms. */
+/* Keeps the device's socket registered with epoll, asking for
+ * writability only while libmosquitto has bytes waiting to go out. */
 static void
-sim_poll(struct sim *s, struct pollfd *pfd, struct sim_dev **who, int wait_ms)
+sim_watch(struct sim *s, struct sim_dev *d)
 {
-	size_t i, k = 0;
-	int fd;
+	struct epoll_event ev;
+	int fd, want;
 
-	for (i = 0; i < s->n; i++) {
-		struct sim_dev *d = &s->devs[i];
-		if (d->mq == NULL || (fd = mosquitto_socket(d->mq)) < 0)
-			continue;
-		pfd[k].fd = fd;
-		pfd[k].events = POLLIN | (mosquitto_want_write(d->mq) ? POLLOUT : 0);
-		pfd[k].revents = 0;
-		who[k++] = d;
-	}
-	if (poll(pfd, k, wait_ms) <= 0)
+	if (d->mq == NULL || (fd = mosquitto_socket(d->mq)) < 0) {
+		d->fd = -1;
 		return;
-	for (i = 0; i < k; i++) {
-		struct sim_dev *d = who[i];
-		SSL *ssl;
+	}
+	want = mosquitto_want_write(d->mq) ? 1 : 0;
+	if (fd == d->fd && want == d->out_armed)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | (want ? EPOLLOUT : 0);
+	ev.data.ptr = d;
+	if (fd != d->fd) {
+		/* a new socket (libmosquitto closed the old one, which removed
+		 * it from the epoll set) */
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+			(void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
+	} else
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
+	d->fd = fd;
+	d->out_armed = want;
+}
+
+static void
+sim_fail(struct sim *s, struct sim_dev *d)
+{
+	if (d->phase == SIM_DONE)
+		return;
+	if (d->phase == SIM_UP)
+		s->up--;
+	else
+		s->connect_fail++;
+	d->phase = SIM_FAILED;
+	sim_stop(s, d);
+}
+
+/* Services the connections that are ready; waits at most wait_ms. */
+static void
+sim_poll(struct sim *s, int wait_ms)
+{
+	struct epoll_event ev[512];
+	int i, n;
+
+	n = epoll_wait(s->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])), wait_ms);
+	for (i = 0; i < n; i++) {
+		struct sim_dev *d = ev[i].data.ptr;
 		int rc = MOSQ_ERR_SUCCESS;
-		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+		SSL *ssl;
+
+		if (d->mq == NULL)
+			continue;
+		if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 			rc = mosquitto_loop_read(d->mq, 1);
-		if (rc == MOSQ_ERR_SUCCESS && (pfd[i].revents & POLLOUT))
+		if (rc == MOSQ_ERR_SUCCESS && (ev[i].events & EPOLLOUT))
 			rc = mosquitto_loop_write(d->mq, 1);
-		/* TLS may hold whole records already decrypted, which poll()
+		/* TLS may hold whole records already decrypted, which epoll
 		 * cannot see: drain them */
-		while (rc == MOSQ_ERR_SUCCESS &&
+		while (rc == MOSQ_ERR_SUCCESS && d->mq != NULL &&
 		    (ssl = mosquitto_ssl_get(d->mq)) != NULL && SSL_pending(ssl) > 0)
 			rc = mosquitto_loop_read(d->mq, 1);
-		if (rc != MOSQ_ERR_SUCCESS && d->phase != SIM_DONE) {
-			if (d->phase == SIM_UP)
-				s->up--;
-			else
-				s->connect_fail++;
-			d->phase = SIM_FAILED;
-			sim_stop(s, d);
-		}
+		if (rc != MOSQ_ERR_SUCCESS)
+			sim_fail(s, d);
+		else
+			sim_watch(s, d);
 	}
 }
 
@@ -374,18 +416,14 @@ sim_shared_ctx(struct sim *s, const char *dir)
 static void
 sim_drive(struct sim *s, size_t parallel, int64_t deadline_ms)
 {
-	struct pollfd *pfd = mm_calloc(s->n, sizeof(*pfd));
-	struct sim_dev **who = mm_calloc(s->n, sizeof(*who));
 	size_t next = 0, active = 0, i;
 
-	if (pfd == NULL || who == NULL)
-		goto out;
 	while (sim_now_ms() < deadline_ms) {
 		while (active < parallel && next < s->n) {
 			if (sim_start(s, &s->devs[next++]) == 0)
 				active++;
 		}
-		sim_poll(s, pfd, who, 50);
+		sim_poll(s, 50);
 		for (i = 0, active = 0; i < s->n; i++) {
 			struct sim_dev *d = &s->devs[i];
 			if (d->mq != NULL && (d->phase == SIM_DONE || d->phase == SIM_FAILED))
@@ -396,9 +434,6 @@ sim_drive(struct sim *s, size_t parallel, int64_t deadline_ms)
 		if (active == 0 && next == s->n)
 			break;
 	}
- out:
-	mm_free(pfd);
-	mm_free(who);
 }
 
 static int
@@ -503,65 +538,76 @@ sim_read_devices(struct sim *s, const char *dir, size_t limit)
 	return r;
 }
 
+/* Starts connections up to `parallel` in flight, retries failed ones a few
+ * times and times out stalled handshakes.  Returns how many are connecting. */
+static size_t
+sim_connect_step(struct sim *s, size_t *next, size_t parallel, int64_t now)
+{
+	size_t i, connecting = 0;
+
+	for (i = 0; i < *next; i++) {
+		struct sim_dev *d = &s->devs[i];
+		if (d->phase == SIM_CONNECTING && now - d->started > 15000)
+			sim_fail(s, d);		/* handshake or CONNACK stalled */
+		if (d->phase == SIM_FAILED && d->attempts < 3 && connecting < parallel) {
+			sim_stop(s, d);
+			(void)sim_start(s, d);
+		}
+		connecting += d->phase == SIM_CONNECTING;
+	}
+	while (connecting < parallel && *next < s->n) {
+		(void)sim_start(s, &s->devs[(*next)++]);
+		connecting++;
+	}
+	return connecting;
+}
+
+/* Sends every heartbeat that is due.  Devices beat in a fixed round-robin
+ * order spread evenly over the interval, so this touches only due ones. */
+static void
+sim_beat(struct sim *s, size_t *cursor, int64_t now)
+{
+	size_t k;
+
+	for (k = 0; k < s->n; k++) {
+		struct sim_dev *d = &s->devs[*cursor];
+		if (d->next_hb > now)
+			break;
+		if (d->phase == SIM_UP)
+			sim_heartbeat(s, d, now);
+		else
+			d->next_hb += s->interval_ms;
+		*cursor = (*cursor + 1) % s->n;
+	}
+}
+
 static int
 sim_run(struct sim *s, const char *dir, size_t limit, int seconds, size_t parallel)
 {
-	struct pollfd *pfd = NULL;
-	struct sim_dev **who = NULL;
 	int64_t t0, t_up = 0, t_end, now, last_misc = 0;
+	size_t next = 0, cursor = 0, i;
 	uint64_t hb0 = 0;
-	size_t next = 0, i;
 	int r;
 
 	if ((r = sim_read_devices(s, dir, limit)) != 0 ||
 	    (r = sim_raise_nofile(s)) != 0 || (r = sim_shared_ctx(s, dir)) != 0)
 		return r;
-	if ((pfd = mm_calloc(s->n, sizeof(*pfd))) == NULL ||
-	    (who = mm_calloc(s->n, sizeof(*who))) == NULL) {
-		r = MM_ERR_ALLOC;
-		goto out;
-	}
 	t0 = sim_now_ms();
 	t_end = t0 + (int64_t)seconds * 1000 + 120000;	/* connect budget */
 	while ((now = sim_now_ms()) < t_end) {
-		size_t connecting = 0;
-		for (i = 0; i < s->n; i++) {
-			struct sim_dev *d = &s->devs[i];
-			if (d->phase == SIM_CONNECTING && now - d->started > 15000) {
-				s->connect_fail++;	/* handshake or CONNACK stalled */
-				d->phase = SIM_FAILED;
-				sim_stop(s, d);
-			}
-			connecting += d->phase == SIM_CONNECTING;
-		}
-		while (connecting < parallel && next < s->n) {
-			(void)sim_start(s, &s->devs[next++]);
-			connecting++;
-		}
-		/* a refused or dropped attempt is tried again, a few times */
-		for (i = 0; i < next && connecting < parallel; i++) {
-			struct sim_dev *d = &s->devs[i];
-			if (d->phase == SIM_FAILED && d->attempts < 3) {
-				sim_stop(s, d);
-				(void)sim_start(s, d);
-				connecting++;
-			}
-		}
-		sim_poll(s, pfd, who, 5);
-		now = sim_now_ms();
-		if (t_up == 0 && next == s->n && connecting == 0) {
+		if (t_up == 0 && sim_connect_step(s, &next, parallel, now) == 0 &&
+		    next == s->n) {
 			t_up = now;		/* everyone is up or gave up */
 			hb0 = s->heartbeats;
 			t_end = now + (int64_t)seconds * 1000;
-			for (i = 0; i < s->n; i++)	/* spread the first beats */
+			for (i = 0; i < s->n; i++)	/* spread the beats evenly */
 				s->devs[i].next_hb = now +
-				    mm_random_uniform((uint32_t)s->interval_ms);
+				    (int64_t)(i * (size_t)s->interval_ms / s->n);
 		}
-		for (i = 0; i < s->n; i++) {
-			struct sim_dev *d = &s->devs[i];
-			if (d->phase == SIM_UP && now >= d->next_hb)
-				sim_heartbeat(s, d, now);
-		}
+		sim_poll(s, t_up == 0 ? 5 : 1);
+		now = sim_now_ms();
+		if (t_up != 0)
+			sim_beat(s, &cursor, now);
 		if (now - last_misc >= 1000) {	/* keepalive pings */
 			for (i = 0; i < s->n; i++)
 				if (s->devs[i].mq != NULL)
@@ -580,14 +626,11 @@ sim_run(struct sim *s, const char *dir, size_t limit, int seconds, size_t parall
 	    now > t_up ? (double)(s->heartbeats - hb0) * 1000.0 / (double)(now - t_up) : 0.0);
 	fflush(stdout);
 	r = s->up == s->n ? MM_OK : MM_ERR_NET;
- out:
 	for (i = 0; i < s->n; i++) {
 		sim_stop(s, &s->devs[i]);
 		EVP_PKEY_free(s->devs[i].key);
 		X509_free(s->devs[i].cert);
 	}
-	mm_free(pfd);
-	mm_free(who);
 	return r;
 }
 
@@ -662,6 +705,8 @@ main(int argc, char **argv)
 		usage();
 	mosquitto_lib_init();
 	sim_global = &s;
+	if ((s.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return 1;
 	if (strcmp(argv[1], "enroll") == 0 && tokens != NULL && ca != NULL) {
 		s.enrol = 1;
 		s.port = prov_port;
