@@ -17,8 +17,10 @@
 #define AGENT_IPC_MAX 16384
 
 enum agent_ipc_type {
-	AGENT_IPC_CSR = 1,	/* slot u8, cn str8 -> status, pem str16 */
-	AGENT_IPC_INSTALL = 2,	/* slot u8, cn str8, pem str16 -> status */
+	/* The monitor picks the key slot and the CN itself (from its mode and
+	 * the device id it knows); the worker names neither. */
+	AGENT_IPC_CSR = 1,	/* (no fields) -> status, pem str16 */
+	AGENT_IPC_INSTALL = 2,	/* pem str16 -> status */
 	AGENT_IPC_STATE = 3,	/* counter u64, heartbeat u32 -> status */
 	AGENT_IPC__MAX
 };

@@ -525,7 +525,9 @@ agent_net_run(const struct agent_conf *c, struct agent_boot *b, SSL_CTX *ctx,
 	mosquitto_lib_init();
 	if (enrol)
 		mm_provid_new(n.provid);
-	if ((n.mq = mosquitto_new(enrol ? n.provid : b->device_id, true, &n)) == NULL) {
+	/* operating: a persistent session, so signed commands sent while the
+	 * device is offline wait for it at the broker (they still expire) */
+	if ((n.mq = mosquitto_new(enrol ? n.provid : b->device_id, enrol, &n)) == NULL) {
 		SSL_CTX_free(ctx);
 		return AGENT_EXIT_FAIL;
 	}

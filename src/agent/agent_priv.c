@@ -161,7 +161,9 @@ agent_priv_serve(struct agent_monitor *m, int fd)
 	size_t i, n = sizeof(agent_priv_table) / sizeof(agent_priv_table[0]);
 	int r, status;
 
-	if ((r = agent_ipc_recv(fd, &req)) != 0)
+	if ((r = agent_ipc_recv(fd, &req)) == MM_ERR_TOO_LARGE)
+		mm_fatal("worker sent an oversized message");
+	if (r != 0)
 		return r;
 	if (mm_buf_get_u8(req, &type) != 0)
 		mm_fatal("worker sent an empty message");
@@ -276,14 +278,17 @@ agent_prepare(struct agent_monitor *m)
 
 /* In the worker, right after fork: give up root for good. */
 static void
-agent_drop_privileges(const struct agent_conf *c)
+agent_drop_privileges(const struct agent_conf *c, pid_t monitor)
 {
 	struct passwd *pw;
 
 	if (geteuid() == 0) {
-		if ((pw = getpwnam(c->user)) == NULL &&
-		    (pw = getpwnam("nobody")) == NULL)
-			mm_fatal("no user to run the network worker as");
+		if ((pw = getpwnam(c->user)) == NULL) {
+			mm_log(MM_LOG_WARN, "user %s does not exist; the network worker "
+			    "runs as nobody", c->user);
+			if ((pw = getpwnam("nobody")) == NULL)
+				mm_fatal("no user to run the network worker as");
+		}
 		if (chdir("/") != 0 || setgroups(0, NULL) != 0 ||
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)
@@ -295,6 +300,9 @@ agent_drop_privileges(const struct agent_conf *c)
 	} else
 		mm_log(MM_LOG_INFO, "not started as root: network worker keeps uid %ld",
 		    (long)getuid());
+	/* after the uid change, which clears it: die with the monitor */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != monitor)
+		mm_fatal("monitor gone");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		mm_fatal("cannot set no_new_privs");
 	if (agent_sandbox_enter() != 0)
@@ -305,8 +313,8 @@ static pid_t
 agent_spawn(struct agent_monitor *m, int *ipcfd)
 {
 	SSL_CTX *ctx = NULL;
+	pid_t pid, self = getpid();
 	int sv[2], r;
-	pid_t pid;
 
 	r = mm_keystore_tls_ctx(m->ks, m->conf->server_host,
 	    m->mode == AGENT_MODE_OPERATE, &ctx);
@@ -327,7 +335,7 @@ agent_spawn(struct agent_monitor *m, int *ipcfd)
 	if (pid == 0) {
 		close(sv[0]);
 		mm_keystore_free(m->ks);
-		agent_drop_privileges(m->conf);
+		agent_drop_privileges(m->conf, self);
 		_exit(agent_net_run(m->conf, &m->boot, ctx, sv[1]));
 	}
 	/* the key lives on only in the worker's copy of the context */
@@ -372,7 +380,7 @@ agent_supervise(struct agent_monitor *m, pid_t pid, int fd)
 static void
 agent_backoff(unsigned *failures)
 {
-	unsigned cap = 1U << (*failures < 8 ? *failures : 8);
+	unsigned cap = 1U << (*failures < 9 ? *failures : 9);
 	unsigned secs;
 
 	if (cap > AGENT_BACKOFF_MAX)

@@ -338,9 +338,20 @@ srv_broker_stop(const struct srv_conf *c)
 int
 srv_broker_restart(const struct srv_conf *c)
 {
-	int r;
+	pid_t old = srv_broker_pid(c);
+	int r, i;
 
 	if ((r = srv_broker_stop(c)) != 0)
 		return r;
-	return srv_broker_start(c);
+	if (!c->broker_supervised)
+		return srv_broker_start(c);
+	/* systemd (deploy/systemd/mamori-broker.service) brings it back */
+	for (i = 0; i < 300; i++) {
+		pid_t now = srv_broker_pid(c);
+		if (now > 1 && now != old && kill(now, 0) == 0 && srv_broker_listening(c))
+			return MM_OK;
+		srv_sleep_ms(100);
+	}
+	mm_log(MM_LOG_ERR, "the broker's supervisor did not restart it");
+	return MM_ERR_TIMEOUT;
 }

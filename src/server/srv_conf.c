@@ -63,7 +63,7 @@ srv_conf_load(struct srv_conf *c, const char *dir)
 {
 	static const char *const known[] = { "host", "bind", "port", "prov_port",
 	    "device_cert_days", "token_ttl", "clone_window", "cmd_ttl",
-	    "broker_bin", "broker_user", NULL };
+	    "broker_bin", "broker_user", "broker_supervised", NULL };
 	char path[SRV_PATH_MAX + 16], *text = NULL;
 	int64_t port, prov_port, days;
 	const char *key;
@@ -108,6 +108,13 @@ srv_conf_load(struct srv_conf *c, const char *dir)
 	c->port = (int)port;
 	c->prov_port = (int)prov_port;
 	c->device_cert_days = (int)days;
+	if ((v = json_object_get(o, "broker_supervised")) != NULL) {
+		if (!json_is_boolean(v)) {
+			r = MM_ERR_FORMAT;
+			goto out;
+		}
+		c->broker_supervised = json_is_true(v);
+	}
  out:
 	if (r != 0)
 		mm_log(MM_LOG_ERR, "%s: invalid configuration: %s", path, mm_strerror(r));
@@ -123,13 +130,14 @@ srv_conf_save(const struct srv_conf *c)
 	json_t *o;
 	int r;
 
-	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:s, s:s}",
+	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:s, s:s, s:b}",
 	    "host", c->host, "bind", c->bind, "port", c->port,
 	    "prov_port", c->prov_port, "device_cert_days", c->device_cert_days,
 	    "token_ttl", (json_int_t)c->token_ttl,
 	    "clone_window", (json_int_t)c->clone_window,
 	    "cmd_ttl", (json_int_t)c->cmd_ttl,
-	    "broker_bin", c->broker_bin, "broker_user", c->broker_user);
+	    "broker_bin", c->broker_bin, "broker_user", c->broker_user,
+	    "broker_supervised", c->broker_supervised);
 	if (o == NULL)
 		return MM_ERR_ALLOC;
 	s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);

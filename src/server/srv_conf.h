@@ -22,6 +22,7 @@ struct srv_conf {
 	int64_t cmd_ttl;		/* seconds a signed command is valid */
 	char broker_bin[SRV_PATH_MAX];
 	char broker_user[64];		/* user mosquitto drops to, if root */
+	int broker_supervised;		/* a supervisor (systemd) restarts it */
 };
 
 /* Fills defaults. */

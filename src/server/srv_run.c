@@ -21,6 +21,7 @@
 #define SRV_TICK_MS 100
 #define SRV_FLUSH_MS 250
 #define SRV_STATS_S 5
+#define SRV_RETRY_S 5		/* pending commands are retried this often */
 
 static volatile sig_atomic_t srv_stop;
 
@@ -76,13 +77,11 @@ srv_on_message(struct mosquitto *mq, void *arg, const struct mosquitto_message *
 }
 
 static int
-srv_mq_new(struct srv *s, const char *id, struct mosquitto **out)
+srv_mq_new(struct srv *s, const char *id, int persistent, struct mosquitto **out)
 {
 	struct mosquitto *mq;
 
-	/* a persistent session: while the server restarts, the broker keeps
-	 * what devices send at QoS 1 (hellos, results, CSRs) for it */
-	if ((mq = mosquitto_new(id, false, s)) == NULL)
+	if ((mq = mosquitto_new(id, !persistent, s)) == NULL)
 		return MM_ERR_ALLOC;
 	mosquitto_int_option(mq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	mosquitto_connect_callback_set(mq, srv_on_connect);
@@ -98,15 +97,21 @@ static int
 srv_connect(struct srv *s)
 {
 	char ca[SRV_PATH_MAX + 32], crt[SRV_PATH_MAX + 32], key[SRV_PATH_MAX + 32];
-	char pw[128];
+	char pw[128], provid[MM_PROVID_SIZE];
 	int r;
 
+	/* On the anonymous listener our client id must be unguessable, or a
+	 * stranger could take over the session; the request is retried by the
+	 * device, so no persistence is needed there.  On the device listener
+	 * the session persists: while the server restarts the broker keeps
+	 * what devices send at QoS 1 (hellos, results, CSRs). */
+	mm_provid_new(provid);
 	if ((r = srv_conf_path(&s->conf, "ca/ca.crt", ca, sizeof(ca))) != 0 ||
 	    (r = srv_conf_path(&s->conf, "server/client.crt", crt, sizeof(crt))) != 0 ||
 	    (r = srv_conf_path(&s->conf, "server/client.key", key, sizeof(key))) != 0 ||
 	    (r = srv_broker_prov_password(&s->conf, pw, sizeof(pw))) != 0 ||
-	    (r = srv_mq_new(s, MM_SERVER_ID, &s->mq)) != 0 ||
-	    (r = srv_mq_new(s, "mamori-server-prov", &s->mq_prov)) != 0)
+	    (r = srv_mq_new(s, MM_SERVER_ID, 1, &s->mq)) != 0 ||
+	    (r = srv_mq_new(s, provid, 0, &s->mq_prov)) != 0)
 		return r;
 	if (mosquitto_tls_set(s->mq, ca, NULL, crt, key, NULL) != 0 ||
 	    mosquitto_tls_opts_set(s->mq, 1, "tlsv1.2", NULL) != 0 ||
@@ -151,6 +156,24 @@ srv_stats_save(struct srv *s)
 		srv_db_rollback(s->db);
 }
 
+/* Counters continue from what the last run saved. */
+static void
+srv_stats_load(struct srv *s)
+{
+	sqlite3_stmt *st;
+
+	if (srv_db_prepare(s->db, "SELECT name, value FROM server_stats", &st) != 0)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		uint64_t v = (uint64_t)sqlite3_column_int64(st, 1);
+#define SRV_STAT_LOAD(n) if (strcmp(name, #n) == 0) s->stats.n = v;
+		SRV_STATS(SRV_STAT_LOAD)
+#undef SRV_STAT_LOAD
+	}
+	sqlite3_finalize(st);
+}
+
 static int64_t
 srv_now_ms(void)
 {
@@ -164,7 +187,7 @@ srv_now_ms(void)
 static void
 srv_loop(struct srv *s)
 {
-	int64_t last_flush = 0, last_stats = 0, now;
+	int64_t last_flush = 0, last_stats = 0, last_retry = 0, now;
 	struct timespec tick = { 0, SRV_TICK_MS * 1000000L };
 
 	while (!srv_stop) {
@@ -180,6 +203,10 @@ srv_loop(struct srv *s)
 			/* an operator command changed the database */
 			(void)srv_registry_load(s->reg, s->db);
 			(void)srv_cmd_dispatch(s);
+			last_retry = now;
+		} else if (now - last_retry >= SRV_RETRY_S * 1000) {
+			(void)srv_cmd_dispatch(s);	/* after a broker outage */
+			last_retry = now;
 		}
 		if (now - last_stats >= SRV_STATS_S * 1000) {
 			srv_stats_save(s);
@@ -229,6 +256,7 @@ srv_run(const struct srv_conf *c)
 	    (r = srv_registry_new(&s.reg)) != 0 ||
 	    (r = srv_registry_load(s.reg, s.db)) != 0)
 		goto out;
+	srv_stats_load(&s);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = srv_on_signal;
 	sigaction(SIGTERM, &sa, NULL);

@@ -6,7 +6,7 @@
  *   mamori-sim enroll --tokens CSV --ca CA --host H --prov-port P --dir D
  *   mamori-sim run --dir D --host H --port P --seconds S --interval-ms M
  *
- * One poll() loop drives every connection.  Each device has its own small
+ * One epoll loop drives every connection.  Each device has its own small
  * TLS context holding its identity; all of them share one certificate
  * store with the trust anchor.
  */

@@ -96,6 +96,36 @@ expect_refusal "$T/short" "truncated frame" "short\|malformed"
 wait_for "alert" 10 sh -c "sqlite3 '$FLEET/mamori.db' \"SELECT count FROM alerts WHERE device_id='$a' AND kind='command_refused'\" | grep -q '^[6-9]'" &&
     pass "refusals reported to the fleet ($(sql "SELECT count FROM alerts WHERE device_id='$a' AND kind='command_refused'") hits)" ||
     fail "alerts: $(sql "SELECT kind, count FROM alerts")"
+# a re-key through the agent: a new key made on the device, a new certificate
+# over the authenticated channel, and the device back as itself
+fp0=$(openssl x509 -in "$T/dev-B/device.crt" -noout -fingerprint -sha256)
+key0=$(sha256sum <"$T/dev-B/device.key")
+hellos=$(grep -c "hello from $b" "$T/server.log")
+id=$(queue "$b" rekey)
+wait_for "B re-keyed" 30 sh -c "[ \$(grep -c 'hello from $b' '$T/server.log') -gt $hellos ]" &&
+    pass "B reconnected after re-key" || fail "B did not come back after re-key"
+fp1=$(openssl x509 -in "$T/dev-B/device.crt" -noout -fingerprint -sha256)
+[ "$fp0" != "$fp1" ] && pass "B has a new certificate" || fail "certificate unchanged"
+[ "$key0" != "$(sha256sum <"$T/dev-B/device.key")" ] && pass "B has a new key" ||
+    fail "key unchanged"
+[ ! -e "$T/dev-B/device.key.next" ] && pass "no pending key left" || fail "device.key.next left"
+[ "$(sql "SELECT count(*) FROM certificates WHERE device_id='$b'")" = 2 ] &&
+    pass "server recorded the new certificate" || fail "certificates: $(sql "SELECT count(*) FROM certificates WHERE device_id='$b'")"
+openssl x509 -in "$T/dev-B/device.crt" -noout -subject | grep -q "$b" &&
+    pass "new certificate names the same device" || fail "subject changed"
+
+# a server restored from an old backup resumes above the device's counter
+sql "UPDATE devices SET next_cmd_counter = 1 WHERE id = '$b'"
+pkill -f -- "--state $T/dev-B" || true
+sleep 1
+agent_start "$T/dev-B" b2 >/dev/null
+wait_for "B hello" 30 sh -c "grep -q 'connected to fleet' '$T/agent-b2.log'"
+sleep 1
+id=$(queue "$b" ping)
+wait_for "ping after restore" 20 sh -c "[ \"\$(sqlite3 '$FLEET/mamori.db' 'SELECT status FROM commands WHERE id=$id')\" = ok ]" &&
+    pass "commands work again after the server's counter went back" ||
+    fail "counter resync: $(cmd_status "$id")"
+
 # B was never affected and A still works
 id=$(queue "$a" ping)
 wait_for "ping after attacks" 20 sh -c "[ \"\$(sqlite3 '$FLEET/mamori.db' 'SELECT status FROM commands WHERE id=$id')\" = ok ]" &&
