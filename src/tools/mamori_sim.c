@@ -339,18 +339,27 @@ sim_poll(struct sim *s, int wait_ms)
 	}
 }
 
-/* Every device needs a descriptor: raise the soft limit to the hard one. */
+/* Every device costs three descriptors: its socket and the socket pair
+ * libmosquitto keeps per client.  Raise the limits (root may raise the
+ * hard one too). */
 static int
 sim_raise_nofile(struct sim *s)
 {
+	rlim_t want = (rlim_t)s->n * 3 + 256;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return MM_ERR_IO;
+	if (rl.rlim_max < want)
+		rl.rlim_max = want;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < s->n + 64) {
-		mm_log(MM_LOG_ERR, "descriptor limit too low for %zu devices", s->n);
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want) {
+		mm_log(MM_LOG_ERR, "%zu devices need %llu descriptors; the limit is %llu",
+		    s->n, (unsigned long long)want, (unsigned long long)rl.rlim_cur);
 		return MM_ERR_RANGE;
 	}
 	return MM_OK;
@@ -507,7 +516,7 @@ sim_load_identity(struct sim_dev *d)
 }
 
 static int
-sim_read_devices(struct sim *s, const char *dir, size_t limit)
+sim_read_devices(struct sim *s, const char *dir, size_t skip, size_t limit)
 {
 	char path[700], id[40], serial[70];
 	FILE *in;
@@ -523,7 +532,11 @@ sim_read_devices(struct sim *s, const char *dir, size_t limit)
 	while (s->n < limit && fscanf(in, "%39s %69s", id, serial) == 2) {
 		struct sim_dev *d = &s->devs[s->n];
 		uint8_t inst[8];
-		if (!mm_devid_valid(id) || mm_strlcpy(d->id, id, sizeof(d->id)) != 0 ||
+
+		if (skip > 0) {
+			skip--;
+			continue;
+		}		if (!mm_devid_valid(id) || mm_strlcpy(d->id, id, sizeof(d->id)) != 0 ||
 		    mm_strlcpy(d->serial, serial, sizeof(d->serial)) != 0 ||
 		    mm_path_join(d->dir, sizeof(d->dir), dir, id) != 0 ||
 		    (r = sim_load_identity(d)) != 0) {
@@ -581,22 +594,28 @@ sim_beat(struct sim *s, size_t *cursor, int64_t now)
 	}
 }
 
+/*
+ * Connects devices [skip, skip+limit) of dir and, once all are up (and not
+ * before hold_ms after start, so several simulator processes can start
+ * their load together), sends heartbeats for `seconds`.
+ */
 static int
-sim_run(struct sim *s, const char *dir, size_t limit, int seconds, size_t parallel)
+sim_run(struct sim *s, const char *dir, size_t skip, size_t limit, int seconds,
+    size_t parallel, int64_t hold_ms)
 {
 	int64_t t0, t_up = 0, t_end, now, last_misc = 0;
 	size_t next = 0, cursor = 0, i;
 	uint64_t hb0 = 0;
 	int r;
 
-	if ((r = sim_read_devices(s, dir, limit)) != 0 ||
+	if ((r = sim_read_devices(s, dir, skip, limit)) != 0 ||
 	    (r = sim_raise_nofile(s)) != 0 || (r = sim_shared_ctx(s, dir)) != 0)
 		return r;
 	t0 = sim_now_ms();
-	t_end = t0 + (int64_t)seconds * 1000 + 120000;	/* connect budget */
+	t_end = t0 + (int64_t)seconds * 1000 + 120000 + hold_ms;	/* connect budget */
 	while ((now = sim_now_ms()) < t_end) {
 		if (t_up == 0 && sim_connect_step(s, &next, parallel, now) == 0 &&
-		    next == s->n) {
+		    next == s->n && now >= t0 + hold_ms) {
 			t_up = now;		/* everyone is up or gave up */
 			hb0 = s->heartbeats;
 			t_end = now + (int64_t)seconds * 1000;
@@ -641,7 +660,8 @@ usage(void)
 	    "usage: mamori-sim enroll --tokens CSV --ca CA --dir D [--host H]\n"
 	    "                         [--prov-port P] [--parallel N]\n"
 	    "       mamori-sim run --dir D [--host H] [--port P] [--seconds S]\n"
-	    "                      [--interval-ms M] [--count N] [--parallel N]\n");
+	    "                      [--interval-ms M] [--count N] [--skip K]\n"
+	    "                      [--parallel N] [--hold-ms M]\n");
 	exit(2);
 }
 
@@ -672,11 +692,13 @@ main(int argc, char **argv)
 		{ "interval-ms", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "parallel", required_argument, NULL, 'j' },
+		{ "skip", required_argument, NULL, 'k' },
+		{ "hold-ms", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *tokens = NULL, *ca = NULL, *dir = NULL;
 	struct sim s;
-	long seconds = 10, count = 1000000, parallel = 64;
+	long seconds = 10, count = 1000000, parallel = 64, skip = 0, hold = 0;
 	int ch, r, port = 8883, prov_port = 8884;
 
 	if (argc < 2)
@@ -697,6 +719,8 @@ main(int argc, char **argv)
 		case 'i': s.interval_ms = (int)sim_num(optarg, 1, 3600000); break;
 		case 'n': count = sim_num(optarg, 1, 1000000); break;
 		case 'j': parallel = sim_num(optarg, 1, 100000); break;
+		case 'k': skip = sim_num(optarg, 0, 1000000); break;
+		case 'H': hold = sim_num(optarg, 0, 3600000); break;
 		default: usage();
 		}
 	}
@@ -714,7 +738,8 @@ main(int argc, char **argv)
 			r = sim_enrol(&s, dir, ca, (size_t)parallel);
 	} else if (strcmp(argv[1], "run") == 0) {
 		s.port = port;
-		r = sim_run(&s, dir, (size_t)count, (int)seconds, (size_t)parallel);
+		r = sim_run(&s, dir, (size_t)skip, (size_t)count, (int)seconds,
+		    (size_t)parallel, hold);
 	} else
 		usage();
 	SSL_CTX_free(s.ctx);
