@@ -343,9 +343,9 @@ sim_poll(struct sim *s, int wait_ms)
  * libmosquitto keeps per client.  Raise the limits (root may raise the
  * hard one too). */
 static int
-sim_raise_nofile(struct sim *s)
+sim_raise_nofile(size_t clients)
 {
-	rlim_t want = (rlim_t)s->n * 3 + 256;
+	rlim_t want = (rlim_t)clients * 3 + 256;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -358,8 +358,9 @@ sim_raise_nofile(struct sim *s)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want) {
-		mm_log(MM_LOG_ERR, "%zu devices need %llu descriptors; the limit is %llu",
-		    s->n, (unsigned long long)want, (unsigned long long)rl.rlim_cur);
+		mm_log(MM_LOG_ERR, "%zu connections need %llu descriptors; the limit is "
+		    "%llu", clients, (unsigned long long)want,
+		    (unsigned long long)rl.rlim_cur);
 		return MM_ERR_RANGE;
 	}
 	return MM_OK;
@@ -609,7 +610,7 @@ sim_run(struct sim *s, const char *dir, size_t skip, size_t limit, int seconds,
 	int r;
 
 	if ((r = sim_read_devices(s, dir, skip, limit)) != 0 ||
-	    (r = sim_raise_nofile(s)) != 0 || (r = sim_shared_ctx(s, dir)) != 0)
+	    (r = sim_raise_nofile(s->n)) != 0 || (r = sim_shared_ctx(s, dir)) != 0)
 		return r;
 	t0 = sim_now_ms();
 	t_end = t0 + (int64_t)seconds * 1000 + 120000 + hold_ms;	/* connect budget */
@@ -734,7 +735,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "enroll") == 0 && tokens != NULL && ca != NULL) {
 		s.enrol = 1;
 		s.port = prov_port;
-		if ((r = sim_read_tokens(&s, tokens)) == 0 && (r = sim_raise_nofile(&s)) == 0)
+		if ((r = sim_read_tokens(&s, tokens)) == 0 &&
+		    (r = sim_raise_nofile((size_t)parallel)) == 0)
 			r = sim_enrol(&s, dir, ca, (size_t)parallel);
 	} else if (strcmp(argv[1], "run") == 0) {
 		s.port = port;
