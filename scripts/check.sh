@@ -42,6 +42,23 @@ else
 	failed=$((failed + 1))
 fi
 
+log "valgrind on the unit tests (release build)"
+if command -v valgrind >/dev/null && [ -d build/release/tests/unit ]; then
+	for t in build/release/tests/unit/test_*; do
+		[ -x "$t" ] || continue
+		if valgrind -q --error-exitcode=99 --leak-check=full \
+		    --errors-for-leak-kinds=definite "$t" >"$t.valgrind.log" 2>&1; then
+			echo "valgrind $(basename "$t"): clean"
+			passed=$((passed + 1))
+		else
+			echo "valgrind $(basename "$t"): FAILED"; tail -n 30 "$t.valgrind.log"
+			failed=$((failed + 1))
+		fi
+	done
+else
+	echo "valgrind or the release build missing"; failed=$((failed + 1))
+fi
+
 log "ASan+UBSan build"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
