@@ -40,6 +40,18 @@ static const int agent_sandbox_allowed[] = {
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),
 };
 
+/* One rule with one argument comparison (spelled out in full: the
+ * library's initialiser macros leave fields implicit, which -Werror
+ * refuses under clang). */
+static int
+agent_sandbox_allow_arg(scmp_filter_ctx f, int sys, unsigned arg,
+    enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp cmp = { .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+
+	return seccomp_rule_add_array(f, SCMP_ACT_ALLOW, sys, 1, &cmp);
+}
+
 int
 agent_sandbox_enter(void)
 {
@@ -58,16 +70,16 @@ agent_sandbox_enter(void)
 		if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, agent_sandbox_allowed[i], 0)) != 0)
 			goto fail;
 	/* sockets: only the families a reconnect and a name look-up need */
-	if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_INET))) != 0 ||
-	    (rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_INET6))) != 0 ||
-	    (rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) != 0)
+	if ((rc = agent_sandbox_allow_arg(f, SCMP_SYS(socket), 0, SCMP_CMP_EQ,
+	    AF_INET, 0)) != 0 ||
+	    (rc = agent_sandbox_allow_arg(f, SCMP_SYS(socket), 0, SCMP_CMP_EQ,
+	    AF_INET6, 0)) != 0 ||
+	    (rc = agent_sandbox_allow_arg(f, SCMP_SYS(socket), 0, SCMP_CMP_EQ,
+	    AF_UNIX, 0)) != 0)
 		goto fail;
 	/* files: read-only opens (/etc/hosts, /etc/resolv.conf, ...) */
-	if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY))) != 0)
+	if ((rc = agent_sandbox_allow_arg(f, SCMP_SYS(openat), 2,
+	    SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY)) != 0)
 		goto fail;
 	if ((rc = seccomp_load(f)) != 0)
 		goto fail;

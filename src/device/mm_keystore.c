@@ -6,11 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -20,6 +18,7 @@
 #include "common/mm_err.h"
 #include "common/mm_file.h"
 #include "common/mm_log.h"
+#include "common/mm_pem.h"
 #include "device/mm_keystore.h"
 
 #define MM_KS_KEY_MAX	8192		/* bytes of PEM in a key file */
@@ -76,210 +75,38 @@ mm_ks_cn_valid(const char *cn)
 }
 
 static int
-mm_ks_is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int
-mm_ks_is_p256(const EVP_PKEY *pkey)
-{
-	char group[64];
-	size_t glen;
-
-	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "EC"))
-		return 0;
-	if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, sizeof(group), &glen) != 1)
-		return 0;
-	return strcmp(group, SN_X9_62_prime256v1) == 0;
-}
-
-/* Never prompt on a terminal for a pass phrase: our keys have none. */
-static int
-mm_ks_no_pass(char *buf, int size, int rwflag, void *u)
-{
-	return -1;
-}
-
-static int
 mm_ks_read_key(const struct mm_keystore *ks, enum mm_key_slot slot,
     EVP_PKEY **out)
 {
-	char path[PATH_MAX], *buf = NULL;
-	EVP_PKEY *pkey = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
+	char path[PATH_MAX];
 	int r;
 
-	if ((r = mm_ks_path(ks, mm_ks_slot_file(slot), path)) != 0 ||
-	    (r = mm_file_read(path, MM_KS_KEY_MAX, &buf, &len)) != 0)
-		goto out;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		r = MM_ERR_ALLOC;
-		goto out;
-	}
-	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, mm_ks_no_pass,
-	    NULL)) == NULL) {
-		r = MM_ERR_FORMAT;
-		goto out;
-	}
-	if (!mm_ks_is_p256(pkey)) {
-		r = MM_ERR_BAD_KEY;
-		goto out;
-	}
-	*out = pkey;
-	pkey = NULL;
-	r = MM_OK;
- out:
-	BIO_free(bio);
-	EVP_PKEY_free(pkey);
-	if (buf != NULL)
-		mm_freezero(buf, len + 1);
-	ERR_clear_error();
-	return r;
+	if ((r = mm_ks_path(ks, mm_ks_slot_file(slot), path)) != 0)
+		return r;
+	return mm_pem_key_read(path, MM_KS_KEY_MAX, out);
 }
 
-/* The secure-memory BIO clears its buffer on growth and on free. */
 static int
 mm_ks_write_key(const struct mm_keystore *ks, const char *name,
     EVP_PKEY *pkey)
 {
-	char path[PATH_MAX], *data;
-	BIO *bio;
-	long n;
+	char path[PATH_MAX];
 	int r;
 
 	if ((r = mm_ks_path(ks, name, path)) != 0)
 		return r;
-	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
-		return MM_ERR_ALLOC;
-	if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL,
-	    NULL) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0) {
-		r = MM_ERR_CRYPTO;
-		goto out;
-	}
-	r = mm_file_write_atomic(path, data, (size_t)n, 0600);
-	mm_wipe(data, (size_t)n);
- out:
-	BIO_free(bio);
-	return r;
-}
-
-/* The DER body of exactly one PEM "CERTIFICATE" block, no PEM headers. */
-static int
-mm_ks_pem_body(BIO *bio, unsigned char **der, long *dlen)
-{
-	char *name = NULL, *header = NULL;
-	int ok;
-
-	if (PEM_read_bio(bio, &name, &header, der, dlen) != 1)
-		return MM_ERR_FORMAT;
-	ok = strcmp(name, PEM_STRING_X509) == 0 && header[0] == '\0' &&
-	    *dlen > 0;
-	OPENSSL_free(name);
-	OPENSSL_free(header);
-	if (!ok) {
-		OPENSSL_free(*der);
-		*der = NULL;	/* the caller frees *der on every path */
-		return MM_ERR_FORMAT;
-	}
-	return MM_OK;
-}
-
-/*
- * Parses exactly one PEM certificate from len bytes: only white space may
- * surround it and its DER must be consumed exactly, so nothing can be
- * smuggled in around the signed part.
- */
-static int
-mm_ks_parse_cert(const char *pem, size_t len, X509 **out)
-{
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	X509 *cert = NULL;
-	BIO *bio = NULL;
-	char rest[256];
-	long dlen;
-	size_t i;
-	int n, r;
-
-	if (pem == NULL)
-		return MM_ERR_INVALID_ARG;
-	if (len > MM_KS_CERT_MAX)
-		return MM_ERR_TOO_LARGE;
-	if (len == 0 || memchr(pem, '\0', len) != NULL)
-		return MM_ERR_FORMAT;
-	/* PEM_read_bio() would silently skip text before the BEGIN line. */
-	for (i = 0; i < len && mm_ks_is_space(pem[i]); i++)
-		;
-	if (len - i < 11 || memcmp(pem + i, "-----BEGIN ", 11) != 0)
-		return MM_ERR_FORMAT;
-	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
-		return MM_ERR_ALLOC;
-	if ((r = mm_ks_pem_body(bio, &der, &dlen)) != 0)
-		goto out;
-	r = MM_ERR_FORMAT;
-	while ((n = BIO_read(bio, rest, sizeof(rest))) > 0)
-		for (i = 0; i < (size_t)n; i++)
-			if (!mm_ks_is_space(rest[i]))
-				goto out;
-	p = der;
-	if ((cert = d2i_X509(NULL, &p, dlen)) == NULL || p != der + dlen)
-		goto out;
-	*out = cert;
-	cert = NULL;
-	r = MM_OK;
- out:
-	X509_free(cert);
-	OPENSSL_free(der);
-	BIO_free(bio);
-	ERR_clear_error();
-	return r;
+	return mm_pem_key_write(path, pkey);
 }
 
 static int
 mm_ks_load_cert(const struct mm_keystore *ks, const char *name, X509 **out)
 {
-	char path[PATH_MAX], *buf = NULL;
-	size_t len = 0;
+	char path[PATH_MAX];
 	int r;
 
-	if ((r = mm_ks_path(ks, name, path)) != 0 ||
-	    (r = mm_file_read(path, MM_KS_CERT_MAX, &buf, &len)) != 0)
+	if ((r = mm_ks_path(ks, name, path)) != 0)
 		return r;
-	r = mm_ks_parse_cert(buf, len, out);
-	mm_free(buf);
-	return r;
-}
-
-/* PEM of a certificate or (cert NULL) a request, as a new string. */
-static int
-mm_ks_pem(X509 *cert, X509_REQ *req, char **pem, size_t *len)
-{
-	char *data, *res;
-	BIO *bio;
-	long n;
-	int ok, r = MM_ERR_CRYPTO;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return MM_ERR_ALLOC;
-	ok = cert != NULL ? PEM_write_bio_X509(bio, cert) :
-	    PEM_write_bio_X509_REQ(bio, req);
-	if (ok != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0)
-		goto out;
-	if ((res = mm_malloc((size_t)n + 1)) == NULL) {
-		r = MM_ERR_ALLOC;
-		goto out;
-	}
-	memcpy(res, data, (size_t)n);
-	res[n] = '\0';
-	*pem = res;
-	*len = (size_t)n;
-	r = MM_OK;
- out:
-	BIO_free(bio);
-	return r;
+	return mm_pem_cert_read(path, MM_KS_CERT_MAX, out);
 }
 
 /* Writes a certificate re-encoded by us, not the bytes we were given. */
@@ -291,7 +118,7 @@ mm_ks_write_cert(const struct mm_keystore *ks, const char *name, X509 *cert)
 	int r;
 
 	if ((r = mm_ks_path(ks, name, path)) != 0 ||
-	    (r = mm_ks_pem(cert, NULL, &pem, &len)) != 0)
+	    (r = mm_pem_cert_to_string(cert, &pem, &len)) != 0)
 		return r;
 	r = mm_file_write_atomic(path, pem, len, 0644);
 	mm_free(pem);
@@ -499,7 +326,7 @@ mm_keystore_csr(struct mm_keystore *ks, enum mm_key_slot slot,
 	    X509_REQ_set_pubkey(req, pkey) != 1 ||
 	    X509_REQ_sign(req, pkey, EVP_sha256()) <= 0)
 		goto out;
-	r = mm_ks_pem(NULL, req, pem, len);
+	r = mm_pem_req_to_string(req, pem, len);
  out:
 	X509_REQ_free(req);
 	EVP_PKEY_free(pkey);
@@ -544,7 +371,7 @@ mm_keystore_install_cert(struct mm_keystore *ks, enum mm_key_slot slot,
 
 	if (!mm_ks_cn_valid(expect_cn))
 		return MM_ERR_INVALID_ARG;
-	if ((r = mm_ks_parse_cert(pem, len, &cert)) != 0 ||
+	if ((r = mm_pem_parse_cert(pem, len, MM_KS_CERT_MAX, &cert)) != 0 ||
 	    (r = mm_ks_read_key(ks, slot, &key)) != 0 ||
 	    (r = mm_ks_check_cert(ks, cert, key, expect_cn)) != 0)
 		goto out;
@@ -564,7 +391,7 @@ mm_keystore_set_ca(struct mm_keystore *ks, const char *pem, size_t len)
 	X509 *cert = NULL;
 	int r;
 
-	if ((r = mm_ks_parse_cert(pem, len, &cert)) != 0)
+	if ((r = mm_pem_parse_cert(pem, len, MM_KS_CERT_MAX, &cert)) != 0)
 		return r;
 	/* EXFLAG_CA is set only by basicConstraints CA:TRUE. */
 	if ((X509_get_extension_flags(cert) & EXFLAG_CA) == 0) {
@@ -579,19 +406,6 @@ mm_keystore_set_ca(struct mm_keystore *ks, const char *pem, size_t len)
 	return r;
 }
 
-static int
-mm_ks_asn1_time(const ASN1_TIME *a, time_t *out)
-{
-	struct tm tm;
-	time_t t;
-
-	memset(&tm, 0, sizeof(tm));
-	if (ASN1_TIME_to_tm(a, &tm) != 1 || (t = timegm(&tm)) == (time_t)-1)
-		return MM_ERR_FORMAT;
-	*out = t;
-	return MM_OK;
-}
-
 int
 mm_keystore_cert_validity(const struct mm_keystore *ks, time_t *not_before,
     time_t *not_after)
@@ -602,8 +416,8 @@ mm_keystore_cert_validity(const struct mm_keystore *ks, time_t *not_before,
 
 	if ((r = mm_ks_load_cert(ks, MM_KS_CERT, &cert)) != 0)
 		return r;
-	if ((r = mm_ks_asn1_time(X509_get0_notBefore(cert), &nb)) == 0 &&
-	    (r = mm_ks_asn1_time(X509_get0_notAfter(cert), &na)) == 0) {
+	if ((r = mm_pem_time(X509_get0_notBefore(cert), &nb)) == 0 &&
+	    (r = mm_pem_time(X509_get0_notAfter(cert), &na)) == 0) {
 		if (not_before != NULL)
 			*not_before = nb;
 		*not_after = na;

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
@@ -20,6 +19,7 @@
 #include "common/mm_err.h"
 #include "common/mm_file.h"
 #include "common/mm_log.h"
+#include "common/mm_pem.h"
 #include "proto/mm_topic.h"
 #include "server/srv_ca.h"
 
@@ -38,12 +38,6 @@ struct srv_ca {
 	char *cert_pem;
 	size_t cert_pem_len;
 };
-
-static int
-srv_ca_is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
 
 /* Printable ASCII only: names end up in logs and broker ACLs. */
 static int
@@ -68,118 +62,6 @@ srv_ca_days_valid(int days)
 	return days > 0 && days <= SRV_CA_DAYS_MAX;
 }
 
-/* Named curve P-256 only; explicit curve parameters are refused. */
-static int
-srv_ca_is_p256(const EVP_PKEY *pkey)
-{
-	char s[64];
-	size_t n;
-
-	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "EC"))
-		return 0;
-	if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
-	    s, sizeof(s), &n) != 1 || strcmp(s, SN_X9_62_prime256v1) != 0)
-		return 0;
-	if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING,
-	    s, sizeof(s), &n) != 1 ||
-	    strcmp(s, OSSL_PKEY_EC_ENCODING_GROUP) != 0)
-		return 0;
-	return 1;
-}
-
-/* Never prompt on a terminal for a pass phrase: our keys have none. */
-static int
-srv_ca_no_pass(char *buf, int size, int rwflag, void *u)
-{
-	return -1;
-}
-
-/* The secure-memory BIO clears its buffer on growth and on free. */
-static int
-srv_ca_write_key(const char *path, EVP_PKEY *pkey)
-{
-	char *data;
-	BIO *bio;
-	long n;
-	int r;
-
-	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
-		return MM_ERR_ALLOC;
-	if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL,
-	    NULL) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0) {
-		r = MM_ERR_CRYPTO;
-		goto out;
-	}
-	r = mm_file_write_atomic(path, data, (size_t)n, 0600);
-	mm_wipe(data, (size_t)n);
- out:
-	BIO_free(bio);
-	return r;
-}
-
-static int
-srv_ca_read_key(const char *path, EVP_PKEY **out)
-{
-	EVP_PKEY *pkey = NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
-	int r;
-
-	if ((r = mm_file_read(path, SRV_CA_KEY_MAX, &buf, &len)) != 0)
-		return r;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		r = MM_ERR_ALLOC;
-		goto out;
-	}
-	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, srv_ca_no_pass,
-	    NULL)) == NULL) {
-		r = MM_ERR_FORMAT;
-		goto out;
-	}
-	if (!srv_ca_is_p256(pkey)) {
-		r = MM_ERR_BAD_KEY;
-		goto out;
-	}
-	*out = pkey;
-	pkey = NULL;
- out:
-	EVP_PKEY_free(pkey);
-	BIO_free(bio);
-	mm_freezero(buf, len + 1);
-	ERR_clear_error();
-	return r;
-}
-
-/* PEM of a certificate or (cert NULL) a CRL as a new string (mm_free). */
-static int
-srv_ca_pem(X509 *cert, X509_CRL *crl, char **pem, size_t *len)
-{
-	char *data, *res;
-	BIO *bio;
-	long n;
-	int ok, r = MM_ERR_CRYPTO;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return MM_ERR_ALLOC;
-	ok = cert != NULL ? PEM_write_bio_X509(bio, cert) :
-	    PEM_write_bio_X509_CRL(bio, crl);
-	if (ok != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0)
-		goto out;
-	if ((res = mm_malloc((size_t)n + 1)) == NULL) {
-		r = MM_ERR_ALLOC;
-		goto out;
-	}
-	memcpy(res, data, (size_t)n);
-	res[n] = '\0';
-	*pem = res;
-	*len = (size_t)n;
-	r = MM_OK;
- out:
-	BIO_free(bio);
-	return r;
-}
-
 /* Public PEM files (certificates, CRLs) are world-readable. */
 static int
 srv_ca_write_pem(const char *path, X509 *cert, X509_CRL *crl)
@@ -188,96 +70,13 @@ srv_ca_write_pem(const char *path, X509 *cert, X509_CRL *crl)
 	size_t len;
 	int r;
 
-	if ((r = srv_ca_pem(cert, crl, &pem, &len)) != 0)
+	r = cert != NULL ? mm_pem_cert_to_string(cert, &pem, &len) :
+	    mm_pem_crl_to_string(crl, &pem, &len);
+	if (r != 0)
 		return r;
 	r = mm_file_write_atomic(path, pem, len, 0644);
 	mm_free(pem);
 	return r;
-}
-
-/*
- * Reads exactly one PEM object of type want from len untrusted bytes: only
- * white space may surround it and no PEM headers (encryption) are allowed.
- * *der is the decoded body (OPENSSL_free).
- */
-static int
-srv_ca_pem_one(const char *pem, size_t len, const char *want,
-    unsigned char **der, long *derlen)
-{
-	char *name = NULL, *header = NULL, rest[256];
-	unsigned char *data = NULL;
-	BIO *bio = NULL;
-	size_t i;
-	long dlen;
-	int n, r = MM_ERR_FORMAT;
-
-	if (len == 0 || memchr(pem, '\0', len) != NULL)
-		return MM_ERR_FORMAT;
-	/* PEM_read_bio() would silently skip text before the BEGIN line. */
-	for (i = 0; i < len && srv_ca_is_space(pem[i]); i++)
-		;
-	if (len - i < 11 || memcmp(pem + i, "-----BEGIN ", 11) != 0)
-		return MM_ERR_FORMAT;
-	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
-		return MM_ERR_ALLOC;
-	if (PEM_read_bio(bio, &name, &header, &data, &dlen) != 1 ||
-	    strcmp(name, want) != 0 || header[0] != '\0' || dlen <= 0)
-		goto out;
-	while ((n = BIO_read(bio, rest, sizeof(rest))) > 0)
-		for (i = 0; i < (size_t)n; i++)
-			if (!srv_ca_is_space(rest[i]))
-				goto out;
-	*der = data;
-	*derlen = dlen;
-	data = NULL;
-	r = MM_OK;
- out:
-	OPENSSL_free(name);
-	OPENSSL_free(header);
-	OPENSSL_free(data);
-	BIO_free(bio);
-	ERR_clear_error();
-	return r;
-}
-
-static int
-srv_ca_parse_cert(const char *pem, size_t len, X509 **out)
-{
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	X509 *cert;
-	long dlen;
-	int r;
-
-	if (pem == NULL)
-		return MM_ERR_INVALID_ARG;
-	if (len > SRV_CA_CERT_MAX)
-		return MM_ERR_TOO_LARGE;
-	if ((r = srv_ca_pem_one(pem, len, PEM_STRING_X509, &der, &dlen)) != 0)
-		return r;
-	p = der;
-	/* The DER must be consumed exactly: no trailing bytes. */
-	if ((cert = d2i_X509(NULL, &p, dlen)) == NULL || p != der + dlen) {
-		X509_free(cert);
-		r = MM_ERR_FORMAT;
-	} else
-		*out = cert;
-	OPENSSL_free(der);
-	ERR_clear_error();
-	return r;
-}
-
-static int
-srv_ca_time(const ASN1_TIME *t, time_t *out)
-{
-	struct tm tm;
-	time_t v;
-
-	memset(&tm, 0, sizeof(tm));
-	if (ASN1_TIME_to_tm(t, &tm) != 1 || (v = timegm(&tm)) == (time_t)-1)
-		return MM_ERR_FORMAT;
-	*out = v;
-	return MM_OK;
 }
 
 /* Minimal big-endian bytes of a positive serial, lower-case hex. */
@@ -311,8 +110,8 @@ srv_ca_info(X509 *cert, struct srv_cert_info *info)
 	memset(&tmp, 0, sizeof(tmp));
 	if ((r = srv_ca_serial_hex(X509_get0_serialNumber(cert),
 	    tmp.serial)) != 0 ||
-	    (r = srv_ca_time(X509_get0_notBefore(cert), &tmp.not_before)) != 0 ||
-	    (r = srv_ca_time(X509_get0_notAfter(cert), &tmp.not_after)) != 0)
+	    (r = mm_pem_time(X509_get0_notBefore(cert), &tmp.not_before)) != 0 ||
+	    (r = mm_pem_time(X509_get0_notAfter(cert), &tmp.not_after)) != 0)
 		return r;
 	if ((n = i2d_X509(cert, &der)) <= 0)
 		return MM_ERR_CRYPTO;
@@ -451,27 +250,13 @@ srv_ca_create(const char *dir, const char *name, int days)
 		goto out;
 	/* Key last: a crash in between leaves no ca.key, so create can rerun. */
 	if ((r = srv_ca_write_pem(certpath, cert, NULL)) != 0 ||
-	    (r = srv_ca_write_key(keypath, key)) != 0)
+	    (r = mm_pem_key_write(keypath, key)) != 0)
 		goto out;
 	mm_log(MM_LOG_NOTICE, "ca: created fleet CA \"%s\" in %s", name, dir);
  out:
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	ERR_clear_error();
-	return r;
-}
-
-static int
-srv_ca_load_cert(const char *path, X509 **out)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int r;
-
-	if ((r = mm_file_read(path, SRV_CA_CERT_MAX, &buf, &len)) != 0)
-		return r;
-	r = srv_ca_parse_cert(buf, len, out);
-	mm_free(buf);
 	return r;
 }
 
@@ -506,8 +291,8 @@ srv_ca_load(const char *dir, struct srv_ca **out)
 		return r;
 	if ((ca = mm_calloc(1, sizeof(*ca))) == NULL)
 		return MM_ERR_ALLOC;
-	if ((r = srv_ca_read_key(keypath, &ca->key)) != 0 ||
-	    (r = srv_ca_load_cert(certpath, &ca->cert)) != 0)
+	if ((r = mm_pem_key_read(keypath, SRV_CA_KEY_MAX, &ca->key)) != 0 ||
+	    (r = mm_pem_cert_read(certpath, SRV_CA_CERT_MAX, &ca->cert)) != 0)
 		goto out;
 	if ((X509_get_extension_flags(ca->cert) & EXFLAG_CA) == 0) {
 		r = MM_ERR_FORMAT;
@@ -517,7 +302,7 @@ srv_ca_load(const char *dir, struct srv_ca **out)
 		r = MM_ERR_KEY_MISMATCH;
 		goto out;
 	}
-	if ((r = srv_ca_pem(ca->cert, NULL, &ca->cert_pem,
+	if ((r = mm_pem_cert_to_string(ca->cert, &ca->cert_pem,
 	    &ca->cert_pem_len)) != 0)
 		goto out;
 	*out = ca;
@@ -648,7 +433,7 @@ srv_ca_issue_service(struct srv_ca *ca, const char *cn,
 	    (has_sans && (r = srv_ca_add_sans(cert, sans)) != 0) ||
 	    (r = srv_ca_sign(cert, ca->key)) != 0)
 		goto out;
-	if ((r = srv_ca_write_key(key_path, key)) != 0 ||
+	if ((r = mm_pem_key_write(key_path, key)) != 0 ||
 	    (r = srv_ca_write_pem(cert_path, cert, NULL)) != 0)
 		goto out;
 	mm_log(MM_LOG_INFO, "ca: issued %s certificate for \"%s\"", eku, cn);
@@ -668,7 +453,7 @@ srv_ca_parse_csr(const char *pem, size_t len, X509_REQ **out)
 	long dlen;
 	int r;
 
-	if ((r = srv_ca_pem_one(pem, len, PEM_STRING_X509_REQ, &der,
+	if ((r = mm_pem_parse_one(pem, len, PEM_STRING_X509_REQ, &der,
 	    &dlen)) != 0)
 		return r;
 	p = der;
@@ -729,7 +514,7 @@ srv_ca_check_csr(const char *pem, size_t len, const char *expect_cn,
 		return srv_ca_csr_refuse(expect_cn, MM_ERR_TOO_LARGE, "too large");
 	if ((r = srv_ca_parse_csr(pem, len, &req)) != 0)
 		return srv_ca_csr_refuse(expect_cn, r, "not one PEM CSR");
-	if ((pub = X509_REQ_get0_pubkey(req)) == NULL || !srv_ca_is_p256(pub)) {
+	if ((pub = X509_REQ_get0_pubkey(req)) == NULL || !mm_pem_is_p256(pub)) {
 		r = srv_ca_csr_refuse(expect_cn, MM_ERR_BAD_KEY,
 		    "key is not EC P-256");
 		goto out;
@@ -775,14 +560,14 @@ srv_ca_issue_device(struct srv_ca *ca, X509_REQ *req,
 	    !srv_ca_days_valid(days))
 		return MM_ERR_INVALID_ARG;
 	/* Checked already by srv_ca_check_csr(); cheap to be sure. */
-	if ((pub = X509_REQ_get0_pubkey(req)) == NULL || !srv_ca_is_p256(pub))
+	if ((pub = X509_REQ_get0_pubkey(req)) == NULL || !mm_pem_is_p256(pub))
 		return MM_ERR_BAD_KEY;
 	if ((r = srv_ca_new_cert(device_id, 0, ca->cert, pub, days,
 	    &cert)) != 0 ||
 	    (r = srv_ca_leaf_exts(cert, ca->cert, "clientAuth")) != 0 ||
 	    (r = srv_ca_sign(cert, ca->key)) != 0 ||
 	    (r = srv_ca_info(cert, &tmp)) != 0 ||
-	    (r = srv_ca_pem(cert, NULL, &res, &reslen)) != 0)
+	    (r = mm_pem_cert_to_string(cert, &res, &reslen)) != 0)
 		goto out;
 	mm_log(MM_LOG_INFO, "ca: issued device certificate %s serial %s",
 	    device_id, tmp.serial);
@@ -939,7 +724,7 @@ srv_ca_cert_info(const char *pem, size_t len, struct srv_cert_info *info)
 
 	if (info == NULL)
 		return MM_ERR_INVALID_ARG;
-	if ((r = srv_ca_parse_cert(pem, len, &cert)) != 0)
+	if ((r = mm_pem_parse_cert(pem, len, SRV_CA_CERT_MAX, &cert)) != 0)
 		return r;
 	r = srv_ca_info(cert, info);
 	X509_free(cert);
