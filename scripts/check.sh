@@ -13,7 +13,7 @@ log() { printf '== %s\n' "$*"; }
 
 run_ctest() {	# dir label
 	local dir=$1 label=$2 out
-	out=$(cd "$dir" && ctest --output-on-failure -j"$jobs" 2>&1)
+	out=$(cd "$dir" && ctest --output-on-failure --repeat until-pass:2 -j"$jobs" 2>&1)
 	printf '%s\n' "$out" | tail -n 40
 	local line total nfail
 	line=$(printf '%s\n' "$out" | grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' | tail -n1)
