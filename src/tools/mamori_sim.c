@@ -604,7 +604,7 @@ static int
 sim_run(struct sim *s, const char *dir, size_t skip, size_t limit, int seconds,
     size_t parallel, int64_t hold_ms)
 {
-	int64_t t0, t_up = 0, t_end, now, last_misc = 0;
+	int64_t t0, t_up = 0, t_conn = 0, t_end, now, last_misc = 0;
 	size_t next = 0, cursor = 0, i;
 	uint64_t hb0 = 0;
 	int r;
@@ -616,7 +616,9 @@ sim_run(struct sim *s, const char *dir, size_t skip, size_t limit, int seconds,
 	t_end = t0 + (int64_t)seconds * 1000 + 120000 + hold_ms;	/* connect budget */
 	while ((now = sim_now_ms()) < t_end) {
 		if (t_up == 0 && sim_connect_step(s, &next, parallel, now) == 0 &&
-		    next == s->n && now >= t0 + hold_ms) {
+		    next == s->n && t_conn == 0)
+			t_conn = now;		/* connect phase over (before any hold) */
+		if (t_up == 0 && t_conn != 0 && now >= t0 + hold_ms) {
 			t_up = now;		/* everyone is up or gave up */
 			hb0 = s->heartbeats;
 			t_end = now + (int64_t)seconds * 1000;
@@ -637,11 +639,13 @@ sim_run(struct sim *s, const char *dir, size_t skip, size_t limit, int seconds,
 	}
 	if (t_up == 0)
 		t_up = now;
+	if (t_conn == 0)
+		t_conn = now;
 	printf("SIM devices=%zu connected=%zu failed=%llu connect_s=%.2f "
 	    "connect_per_s=%.0f heartbeats=%llu hb_per_s=%.0f\n",
 	    s->n, s->up, (unsigned long long)s->connect_fail,
-	    (double)(t_up - t0) / 1000.0,
-	    t_up > t0 ? (double)s->up * 1000.0 / (double)(t_up - t0) : 0.0,
+	    (double)(t_conn - t0) / 1000.0,
+	    t_conn > t0 ? (double)s->up * 1000.0 / (double)(t_conn - t0) : 0.0,
 	    (unsigned long long)(s->heartbeats - hb0),
 	    now > t_up ? (double)(s->heartbeats - hb0) * 1000.0 / (double)(now - t_up) : 0.0);
 	fflush(stdout);
