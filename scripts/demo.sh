@@ -27,6 +27,11 @@ wait_for() {	# seconds command...
 }
 
 [ -d "$fleet" ] && "$bin/mamori-server" broker stop "$fleet" 2>/dev/null || true
+# the agent's network worker runs as this user (deploy/sysusers/mamori-agent.conf)
+if [ "$(id -u)" = 0 ] && ! id mamori-agent >/dev/null 2>&1; then
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin mamori-agent
+fi
 rm -rf "$state"
 mkdir -p "$state"
 chmod 755 "$state"
@@ -55,7 +60,11 @@ done
 for s in CAM-0001 CAM-0002 CAM-0003; do
 	wait_for 30 grep -q "connected to fleet" "$state/agent-$s.log" || { echo "agent $s failed"; exit 1; }
 done
-grep -h "enrolled as\|worker runs as" "$state"/agent-CAM-*.log | sed 's/^/  /' | head -n 6
+for s in CAM-0001 CAM-0002 CAM-0003; do
+	printf '  %s: %s; %s\n' "$s" \
+	    "$(grep -o 'enrolled as .*' "$state/agent-$s.log" | head -n 1)" \
+	    "$(grep -o 'network worker runs as [^ ]*' "$state/agent-$s.log" | head -n 1)"
+done
 
 say "4. A factory run of 200 simulated devices, then 5 seconds of heartbeats over TLS"
 { echo "serial,model,location,admin_contact"
@@ -79,13 +88,18 @@ say "6. CAM-0002 is stolen: revoke it; the broker reloads the CRL and refuses it
 id2=$(cat "$state/CAM-0002/device.id")
 "$bin/mamori-server" device revoke "$fleet" "$id2" --reason stolen 2>&1 | grep -i "revoked\|restart" | sed 's/^/  /'
 sleep 5
-grep -h "cannot connect\|lost" "$state/agent-CAM-0002.log" | tail -n 2 | sed 's/^/  /'
+echo "  broker: $(grep -c 'certificate verify failed' "$fleet/broker/mosquitto.log") handshakes refused since"
+grep -h "cannot connect\|lost" "$state/agent-CAM-0002.log" | tail -n 1 | sed 's/^/  agent: /'
 
 say "7. Someone copies CAM-0003's key to a second box: the clone is detected"
 cp -a "$state/CAM-0003" "$state/CAM-0003-clone"
 "$bin/mamori-agent" --state "$state/CAM-0003-clone" >"$state/agent-clone.log" 2>&1 &
 pids+=($!)
 wait_for 40 sh -c "sqlite3 '$fleet/mamori.db' \"SELECT 1 FROM alerts WHERE kind='clone_suspected'\" | grep -q 1" || true
+
+# stop the server so its last counters are saved
+kill "${pids[0]}" 2>/dev/null || true
+wait "${pids[0]}" 2>/dev/null || true
 
 say "Fleet"
 sql "SELECT serial, state, model, location, datetime(last_seen,'unixepoch') AS last_seen FROM devices WHERE serial LIKE 'CAM%'"
