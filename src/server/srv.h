@@ -41,6 +41,10 @@ struct srv {
 	uint8_t cmd_sk[MM_SIGN_SK_LEN];
 	struct mosquitto *mq;		/* device listener, as mamori-server */
 	struct mosquitto *mq_prov;	/* provisioning listener */
+	pthread_t io_thread;		/* srv_io.c: drives mq */
+	volatile int io_stop;
+	int io_running;
+	int io_started;
 	pthread_mutex_t lock;
 	struct srv_stats stats;
 	int64_t log_window_start;	/* rate limit for refusal log lines */

@@ -15,6 +15,7 @@
 #include "server/srv_broker.h"
 #include "server/srv_cmd.h"
 #include "server/srv_ingest.h"
+#include "server/srv_io.h"
 #include "server/srv_prov.h"
 #include "server/srv_run.h"
 
@@ -113,22 +114,20 @@ srv_connect(struct srv *s)
 	    (r = srv_mq_new(s, MM_SERVER_ID, 1, &s->mq)) != 0 ||
 	    (r = srv_mq_new(s, provid, 0, &s->mq_prov)) != 0)
 		return r;
-	if (mosquitto_tls_set(s->mq, ca, NULL, crt, key, NULL) != 0 ||
-	    mosquitto_tls_opts_set(s->mq, 1, "tlsv1.2", NULL) != 0 ||
-	    mosquitto_tls_set(s->mq_prov, ca, NULL, NULL, NULL, NULL) != 0 ||
+	if (mosquitto_tls_set(s->mq_prov, ca, NULL, NULL, NULL, NULL) != 0 ||
 	    mosquitto_tls_opts_set(s->mq_prov, 1, "tlsv1.2", NULL) != 0 ||
 	    mosquitto_username_pw_set(s->mq_prov, "mamori-server", pw) != 0) {
 		mm_wipe(pw, sizeof(pw));
 		return MM_ERR_NET;
 	}
 	mm_wipe(pw, sizeof(pw));
-	/* connect_async + loop_start: the loop threads retry until the
-	 * broker is there */
-	(void)mosquitto_connect_async(s->mq, s->conf.host, s->conf.port, 30);
+	/* both retry by themselves until the broker is there: the device
+	 * connection in our own I/O thread (the hot path), the provisioning
+	 * one in libmosquitto's */
 	(void)mosquitto_connect_async(s->mq_prov, s->conf.host, s->conf.prov_port, 30);
-	if (mosquitto_loop_start(s->mq) != 0 || mosquitto_loop_start(s->mq_prov) != 0)
+	if (mosquitto_loop_start(s->mq_prov) != 0)
 		return MM_ERR_NET;
-	return MM_OK;
+	return srv_io_start(s, ca, crt, key);
 }
 
 static void
@@ -274,8 +273,7 @@ srv_run(const struct srv_conf *c)
 	mm_log(MM_LOG_NOTICE, "mamori-server stopping");
  out:
 	if (s.mq != NULL) {
-		mosquitto_disconnect(s.mq);
-		mosquitto_loop_stop(s.mq, true);
+		srv_io_stop(&s);
 		mosquitto_destroy(s.mq);
 	}
 	if (s.mq_prov != NULL) {
