@@ -53,12 +53,20 @@ srv_io_sleep_ms(long ms)
 		;
 }
 
+/* 1 if OpenSSL holds bytes of ours that poll() cannot see. */
+static int
+srv_io_buffered(struct srv *s)
+{
+	SSL *ssl = mosquitto_ssl_get(s->mq);
+
+	return ssl != NULL && (SSL_pending(ssl) > 0 || SSL_has_pending(ssl));
+}
+
 /* Handles every packet that can be had without waiting. */
 static int
 srv_io_drain(struct srv *s)
 {
 	unsigned k;
-	SSL *ssl;
 	int rc;
 
 	for (k = 0; k < SRV_IO_BURST; k++) {
@@ -66,11 +74,8 @@ srv_io_drain(struct srv *s)
 		if ((rc = mosquitto_loop_read(s->mq, 1)) != MOSQ_ERR_SUCCESS)
 			return rc;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			break;		/* the socket is empty */
-		/* decrypted or still-encrypted records already in OpenSSL's
-		 * buffer are invisible to poll() */
-		if ((ssl = mosquitto_ssl_get(s->mq)) == NULL ||
-		    (SSL_pending(ssl) == 0 && !SSL_has_pending(ssl)))
+			break;		/* waiting for bytes (the caller looks again) */
+		if (!srv_io_buffered(s))
 			break;
 	}
 	return MOSQ_ERR_SUCCESS;
@@ -82,7 +87,7 @@ srv_io_main(void *arg)
 	struct srv *s = arg;
 	unsigned failures = 0;
 	struct pollfd p;
-	int rc, fd, down = 1;
+	int rc, fd, down = 1, buffered;
 
 	while (!s->io_stop) {
 		if (down) {
@@ -107,8 +112,12 @@ srv_io_main(void *arg)
 		p.events = POLLIN | (mosquitto_want_write(s->mq) ? POLLOUT : 0);
 		p.revents = 0;
 		rc = MOSQ_ERR_SUCCESS;
-		if (poll(&p, 1, SRV_IO_POLL_MS) > 0 &&
-		    (p.revents & (POLLIN | POLLERR | POLLHUP)))
+		/* records OpenSSL already holds do not wake poll(): look at them
+		 * every millisecond until they are handled (a partial record
+		 * waits for the rest of its bytes) */
+		buffered = srv_io_buffered(s);
+		if ((poll(&p, 1, buffered ? 1 : SRV_IO_POLL_MS) > 0 &&
+		    (p.revents & (POLLIN | POLLERR | POLLHUP))) || buffered)
 			rc = srv_io_drain(s);
 		if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(s->mq))
 			rc = mosquitto_loop_write(s->mq, 1);
