@@ -6,6 +6,7 @@
  *   mm_forge --key server/cmd_sign.key|random --device ID --name N
  *            [--args JSON] --counter C [--issued-ago S] [--ttl S] > frame
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,21 @@ load_sk(const char *path, uint8_t sk[MM_SIGN_SK_LEN], uint8_t pk[MM_SIGN_PK_LEN]
 	memcpy(pk, sk + 32, MM_SIGN_PK_LEN);
 	mm_free(text);
 	return r;
+}
+
+static long long
+num(const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < 0) {
+		fprintf(stderr, "mm_forge: bad number %s\n", s);
+		exit(2);
+	}
+	return v;
 }
 
 int
@@ -63,9 +79,9 @@ main(int argc, char **argv)
 		case 'd': snprintf(c.device_id, sizeof(c.device_id), "%s", optarg); break;
 		case 'n': snprintf(c.name, sizeof(c.name), "%s", optarg); break;
 		case 'a': snprintf(c.args, sizeof(c.args), "%s", optarg); break;
-		case 'c': c.counter = strtoull(optarg, NULL, 10); break;
-		case 'i': ago = strtol(optarg, NULL, 10); break;
-		case 't': ttl = strtol(optarg, NULL, 10); break;
+		case 'c': c.counter = (uint64_t)num(optarg); break;
+		case 'i': ago = (long)num(optarg); break;
+		case 't': ttl = (long)num(optarg); break;
 		default: return 2;
 		}
 	}
