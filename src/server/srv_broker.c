@@ -22,6 +22,7 @@
 #include "common/mm_err.h"
 #include "common/mm_file.h"
 #include "common/mm_log.h"
+#include "common/mm_time.h"
 #include "proto/mm_topic.h"
 #include "server/srv_broker.h"
 
@@ -239,15 +240,6 @@ srv_broker_running(const struct srv_conf *c)
 	return pid > 1 && kill(pid, 0) == 0;
 }
 
-static void
-srv_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* 1 once something accepts TCP connections on the device port. */
 static int
 srv_broker_listening(const struct srv_conf *c)
@@ -308,7 +300,7 @@ srv_broker_start(const struct srv_conf *c)
 			    c->bind, c->port, c->prov_port);
 			return MM_OK;
 		}
-		srv_sleep_ms(100);
+		mm_sleep_ms(100);
 	}
 	mm_log(MM_LOG_ERR, "broker did not come up; see %s/broker/mosquitto.log",
 	    c->dir);
@@ -327,11 +319,11 @@ srv_broker_stop(const struct srv_conf *c)
 	for (i = 0; i < 100; i++) {
 		if (kill(pid, 0) != 0)
 			return MM_OK;
-		srv_sleep_ms(50);
+		mm_sleep_ms(50);
 	}
 	(void)kill(pid, SIGKILL);
 	for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
-		srv_sleep_ms(20);
+		mm_sleep_ms(20);
 	return kill(pid, 0) == 0 ? MM_ERR_TIMEOUT : MM_OK;
 }
 
@@ -350,7 +342,7 @@ srv_broker_restart(const struct srv_conf *c)
 		pid_t now = srv_broker_pid(c);
 		if (now > 1 && now != old && kill(now, 0) == 0 && srv_broker_listening(c))
 			return MM_OK;
-		srv_sleep_ms(100);
+		mm_sleep_ms(100);
 	}
 	mm_log(MM_LOG_ERR, "the broker's supervisor did not restart it");
 	return MM_ERR_TIMEOUT;

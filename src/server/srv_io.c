@@ -11,6 +11,7 @@
 #include "common/mm_crypto.h"
 #include "common/mm_err.h"
 #include "common/mm_log.h"
+#include "common/mm_time.h"
 #include "server/srv_io.h"
 
 #define SRV_IO_POLL_MS 10	/* also the latency of a publish from the timer */
@@ -42,15 +43,6 @@ srv_io_ctx(const char *host, const char *ca, const char *crt, const char *key)
 	/* fill the buffer with every record that has arrived, in one read */
 	SSL_CTX_set_read_ahead(ctx, 1);
 	return ctx;
-}
-
-static void
-srv_io_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /* 1 if OpenSSL holds bytes of ours that poll() cannot see. */
@@ -92,7 +84,7 @@ srv_io_main(void *arg)
 	while (!s->io_stop) {
 		if (down) {
 			if (failures > 0)	/* jittered back-off */
-				srv_io_sleep_ms(200 + (long)mm_random_uniform(
+				mm_sleep_ms(200 + (long)mm_random_uniform(
 				    failures < 6 ? 250U << failures : 8000U));
 			if (s->io_stop)
 				break;

@@ -10,6 +10,7 @@
 
 #include "common/mm_err.h"
 #include "common/mm_log.h"
+#include "common/mm_time.h"
 #include "proto/mm_topic.h"
 #include "server/srv.h"
 #include "server/srv_broker.h"
@@ -173,25 +174,15 @@ srv_stats_load(struct srv *s)
 	sqlite3_finalize(st);
 }
 
-static int64_t
-srv_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Periodic work: batched last_seen, operator changes, stats. */
 static void
 srv_loop(struct srv *s)
 {
 	int64_t last_flush = 0, last_stats = 0, last_retry = 0, now;
-	struct timespec tick = { 0, SRV_TICK_MS * 1000000L };
 
 	while (!srv_stop) {
-		nanosleep(&tick, NULL);
-		now = srv_now_ms();
+		mm_sleep_ms(SRV_TICK_MS);
+		now = mm_now_ms();
 		pthread_mutex_lock(&s->lock);
 		if (now - last_flush >= SRV_FLUSH_MS) {
 			if (srv_registry_flush(s->reg, s->db) != 0)

@@ -31,6 +31,7 @@
 #include "common/mm_file.h"
 #include "common/mm_log.h"
 #include "common/mm_str.h"
+#include "common/mm_time.h"
 #include "device/mm_keystore.h"
 #include "proto/mm_msg.h"
 #include "proto/mm_topic.h"
@@ -76,15 +77,6 @@ static struct sim *sim_global;		/* for the libmosquitto callbacks */
 
 static void sim_watch(struct sim *s, struct sim_dev *d);
 
-static int64_t
-sim_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A device's own TLS context: shared trust store, its key and certificate. */
 static int
 sim_device_ctx(struct sim *s, struct sim_dev *d, SSL_CTX **out)
@@ -126,7 +118,7 @@ sim_on_connect(struct mosquitto *mq, void *arg, int rc)
 	}
 	d->phase = SIM_UP;
 	sim_global->up++;
-	sim_global->connect_ms_total += sim_now_ms() - d->started;
+	sim_global->connect_ms_total += mm_now_ms() - d->started;
 	len = snprintf(text, sizeof(text), "{\"v\":1,\"type\":\"hello\",\"inst\":"
 	    "\"%s\",\"model\":\"sim-1\",\"serial\":\"%s\",\"fw\":\"1.0.0\","
 	    "\"boot_id\":\"sim\",\"hb\":%d,\"ctr\":0}", d->inst, d->serial[0] ? d->serial : d->id,
@@ -220,7 +212,7 @@ sim_start(struct sim *s, struct sim_dev *d)
 	mosquitto_connect_callback_set(d->mq, sim_on_connect);
 	mosquitto_subscribe_callback_set(d->mq, sim_on_subscribe);
 	mosquitto_message_callback_set(d->mq, sim_on_message);
-	d->started = sim_now_ms();
+	d->started = mm_now_ms();
 	d->phase = SIM_CONNECTING;
 	d->attempts++;
 	d->fd = -1;
@@ -428,7 +420,7 @@ sim_drive(struct sim *s, size_t parallel, int64_t deadline_ms)
 {
 	size_t next = 0, active = 0, i;
 
-	while (sim_now_ms() < deadline_ms) {
+	while (mm_now_ms() < deadline_ms) {
 		while (active < parallel && next < s->n) {
 			if (sim_start(s, &s->devs[next++]) == 0)
 				active++;
@@ -452,7 +444,7 @@ sim_enrol(struct sim *s, const char *dir, const char *ca_path, size_t parallel)
 	char path[700], *ca = NULL, *list = NULL;
 	struct mm_keystore *root = NULL;
 	size_t calen, i, ok = 0, off = 0;
-	int64_t t0 = sim_now_ms();
+	int64_t t0 = mm_now_ms();
 	FILE *out;
 	int r;
 
@@ -470,7 +462,7 @@ sim_enrol(struct sim *s, const char *dir, const char *ca_path, size_t parallel)
 		    (r = mm_keystore_set_ca(d->ks, ca, calen)) != 0)
 			goto out;
 	}
-	sim_drive(s, parallel, sim_now_ms() + 60000 + (int64_t)s->n * 50);
+	sim_drive(s, parallel, mm_now_ms() + 60000 + (int64_t)s->n * 50);
 	if ((r = mm_path_join(path, sizeof(path), dir, "devices.txt")) != 0 ||
 	    (out = open_memstream(&list, &off)) == NULL) {
 		r = r ? r : MM_ERR_ALLOC;
@@ -485,7 +477,7 @@ sim_enrol(struct sim *s, const char *dir, const char *ca_path, size_t parallel)
 	fclose(out);
 	r = mm_file_write_atomic(path, list, off, 0644);
 	printf("SIM enrolled=%zu failed=%zu seconds=%.2f\n", ok, s->n - ok,
-	    (double)(sim_now_ms() - t0) / 1000.0);
+	    (double)(mm_now_ms() - t0) / 1000.0);
 	if (r == 0 && ok != s->n)
 		r = MM_ERR_DENIED;
  out:
@@ -612,9 +604,9 @@ sim_run(struct sim *s, const char *dir, size_t skip, size_t limit, int seconds,
 	if ((r = sim_read_devices(s, dir, skip, limit)) != 0 ||
 	    (r = sim_raise_nofile(s->n)) != 0 || (r = sim_shared_ctx(s, dir)) != 0)
 		return r;
-	t0 = sim_now_ms();
+	t0 = mm_now_ms();
 	t_end = t0 + (int64_t)seconds * 1000 + 120000 + hold_ms;	/* connect budget */
-	while ((now = sim_now_ms()) < t_end) {
+	while ((now = mm_now_ms()) < t_end) {
 		if (t_up == 0 && sim_connect_step(s, &next, parallel, now) == 0 &&
 		    next == s->n && t_conn == 0)
 			t_conn = now;		/* connect phase over (before any hold) */
@@ -627,7 +619,7 @@ sim_run(struct sim *s, const char *dir, size_t skip, size_t limit, int seconds,
 				    (int64_t)(i * (size_t)s->interval_ms / s->n);
 		}
 		sim_poll(s, t_up == 0 ? 5 : 1);
-		now = sim_now_ms();
+		now = mm_now_ms();
 		if (t_up != 0)
 			sim_beat(s, &cursor, now);
 		if (now - last_misc >= 1000) {	/* keepalive pings */
