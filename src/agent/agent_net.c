@@ -14,6 +14,7 @@
 #include "common/mm_alloc.h"
 #include "common/mm_err.h"
 #include "common/mm_log.h"
+#include "common/mm_time.h"
 #include "proto/mm_cmd.h"
 #include "proto/mm_msg.h"
 #include "proto/mm_topic.h"
@@ -437,13 +438,9 @@ agent_net_renew_check(struct agent_net *n, time_t now)
 static void
 agent_net_wait(unsigned *failures)
 {
-	unsigned cap = 1U << (*failures < 9 ? *failures : 9);
-	unsigned ms;
+	uint32_t ms = mm_backoff_ms((*failures)++, 500, 1000,
+	    AGENT_RECONNECT_MAX * 1000);
 
-	if (cap > AGENT_RECONNECT_MAX)
-		cap = AGENT_RECONNECT_MAX;
-	ms = 500 + mm_random_uniform(cap * 1000);
-	(*failures)++;
 	while (ms > 0 && !agent_net_stop) {
 		unsigned step = ms > 200 ? 200 : ms;
 		struct timespec ts = { 0, (long)step * 1000000L };

@@ -20,6 +20,7 @@
 #include "common/mm_err.h"
 #include "common/mm_file.h"
 #include "common/mm_log.h"
+#include "common/mm_time.h"
 #include "device/mm_keystore.h"
 
 #define AGENT_CSR_PER_WORKER 3
@@ -380,16 +381,12 @@ agent_supervise(struct agent_monitor *m, pid_t pid, int fd)
 static void
 agent_backoff(unsigned *failures)
 {
-	unsigned cap = 1U << (*failures < 9 ? *failures : 9);
-	unsigned secs;
+	uint32_t ms = mm_backoff_ms((*failures)++, 1000, 1000,
+	    AGENT_BACKOFF_MAX * 1000);
 
-	if (cap > AGENT_BACKOFF_MAX)
-		cap = AGENT_BACKOFF_MAX;
-	secs = 1 + mm_random_uniform(cap);
-	(*failures)++;
-	mm_log(MM_LOG_INFO, "restarting network worker in %us", secs);
-	while (secs-- > 0 && !agent_stop)
-		sleep(1);
+	mm_log(MM_LOG_INFO, "restarting network worker in %ums", ms);
+	for (; ms > 0 && !agent_stop; ms -= ms > 200 ? 200 : ms)
+		mm_sleep_ms(ms > 200 ? 200 : ms);
 }
 
 int

@@ -83,9 +83,8 @@ srv_io_main(void *arg)
 
 	while (!s->io_stop) {
 		if (down) {
-			if (failures > 0)	/* jittered back-off */
-				mm_sleep_ms(200 + (long)mm_random_uniform(
-				    failures < 6 ? 250U << failures : 8000U));
+			if (failures > 0)
+				mm_sleep_ms(mm_backoff_ms(failures, 200, 250, 8000));
 			if (s->io_stop)
 				break;
 			rc = failures++ == 0 && !s->io_started ?

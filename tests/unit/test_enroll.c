@@ -22,42 +22,12 @@
 #include "server/srv_db.h"
 #include "server/srv_enroll.h"
 
+#include "test_db.h"
+
 #define TTL 3600
 #define FSZ (SRV_FIELD_MAX + 1)
 
-static char dir[64];
-static struct srv_db *db;
-
 static const char *hdr = "serial,model,location,admin_contact\n";
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
-/* Each test gets its own empty database in its own directory. */
-static int
-db_setup(void **state)
-{
-	char path[128];
-
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/mm_test_enroll.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/fleet.db", dir);
-	return srv_db_open(path, 1, &db) == MM_OK ? 0 : -1;
-}
-
-static int
-db_teardown(void **state)
-{
-	(void)state;
-	srv_db_close(db);
-	db = NULL;
-	return nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
-}
 
 static void
 spec_set(struct srv_device_spec *s, const char *serial, const char *model,

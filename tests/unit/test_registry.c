@@ -20,40 +20,12 @@
 #include "server/srv_db.h"
 #include "server/srv_registry.h"
 
+#include "test_db.h"
+
 #define NIDS 10000
 #define WINDOW 300
 #define T0 1800000000
 
-static char dir[64];
-static struct srv_db *db;
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
-static int
-db_setup(void **state)
-{
-	char path[128];
-
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/mm_test_registry.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/fleet.db", dir);
-	return srv_db_open(path, 1, &db) == MM_OK ? 0 : -1;
-}
-
-static int
-db_teardown(void **state)
-{
-	(void)state;
-	srv_db_close(db);
-	db = NULL;
-	return nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
-}
 
 static void
 put_ok(struct srv_registry *reg, const char *id, enum srv_dev_state st,
