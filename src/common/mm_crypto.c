@@ -48,6 +48,30 @@ mm_sign_keypair(uint8_t pk[MM_SIGN_PK_LEN], uint8_t sk[MM_SIGN_SK_LEN])
 }
 
 int
+mm_box_keypair(uint8_t pk[MM_BOX_PK_LEN], uint8_t sk[MM_BOX_SK_LEN])
+{
+	return crypto_box_keypair(pk, sk) == 0 ? MM_OK : MM_ERR_CRYPTO;
+}
+
+_Static_assert(MM_SEAL_OVERHEAD == crypto_box_SEALBYTES, "seal overhead");
+
+int
+mm_seal(uint8_t *out, const void *msg, size_t len, const uint8_t pk[MM_BOX_PK_LEN])
+{
+	return crypto_box_seal(out, msg, len, pk) == 0 ? MM_OK : MM_ERR_CRYPTO;
+}
+
+int
+mm_seal_open(uint8_t *out, const uint8_t *sealed, size_t len,
+    const uint8_t pk[MM_BOX_PK_LEN], const uint8_t sk[MM_BOX_SK_LEN])
+{
+	if (len < MM_SEAL_OVERHEAD)
+		return MM_ERR_FORMAT;
+	return crypto_box_seal_open(out, sealed, len, pk, sk) == 0 ? MM_OK :
+	    MM_ERR_SIGNATURE;
+}
+
+int
 mm_sign_detached(uint8_t sig[MM_SIGN_LEN], const void *msg, size_t len,
     const uint8_t sk[MM_SIGN_SK_LEN])
 {

@@ -37,6 +37,20 @@ int mm_sign_verify(const uint8_t sig[MM_SIGN_LEN], const void *msg, size_t len,
 /* Key id: the first 8 bytes of SHA-256 of the public key. */
 void mm_sign_keyid(uint8_t id[MM_KEYID_LEN], const uint8_t pk[MM_SIGN_PK_LEN]);
 
+/* Sealed boxes (X25519 + XSalsa20-Poly1305, libsodium crypto_box_seal):
+ * anyone with pk can seal; only the holder of sk can open.  Used to hand a
+ * secret to one operator through the broker and the database. */
+#define MM_BOX_PK_LEN 32
+#define MM_BOX_SK_LEN 32
+#define MM_SEAL_OVERHEAD 48
+int mm_box_keypair(uint8_t pk[MM_BOX_PK_LEN], uint8_t sk[MM_BOX_SK_LEN]) MM_MUST_CHECK;
+/* out must hold len + MM_SEAL_OVERHEAD bytes. */
+int mm_seal(uint8_t *out, const void *msg, size_t len,
+    const uint8_t pk[MM_BOX_PK_LEN]) MM_MUST_CHECK;
+/* out must hold len - MM_SEAL_OVERHEAD bytes; MM_ERR_SIGNATURE if forged. */
+int mm_seal_open(uint8_t *out, const uint8_t *sealed, size_t len,
+    const uint8_t pk[MM_BOX_PK_LEN], const uint8_t sk[MM_BOX_SK_LEN]) MM_MUST_CHECK;
+
 /* Constant-time comparison: 0 if equal. */
 int mm_memeq_ct(const void *a, const void *b, size_t len) MM_MUST_CHECK;
 void mm_wipe(void *p, size_t len);

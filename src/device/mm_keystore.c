@@ -539,3 +539,114 @@ mm_keystore_tls_ctx(const struct mm_keystore *ks, const char *server_host,
 	ERR_clear_error();
 	return r;
 }
+
+/* ---- the admin page's own identity ---- */
+
+#define MM_KS_WEB_KEY	"web.key"
+#define MM_KS_WEB_CERT	"web.crt"
+#define MM_KS_WEB_DAYS	3650
+
+/* A self-signed certificate for key with subject and DNS name cn. */
+static int
+mm_ks_web_selfsign(EVP_PKEY *key, const char *cn, X509 **out)
+{
+	X509 *x = NULL;
+	X509_NAME *name;
+	X509_EXTENSION *ext = NULL;
+	X509V3_CTX v3;
+	BIGNUM *bn = NULL;
+	uint8_t serial[16];
+	char san[MM_KS_CN_MAX + 8];
+	int r = MM_ERR_CRYPTO;
+
+	mm_random(serial, sizeof(serial));
+	serial[0] &= 0x7f;
+	snprintf(san, sizeof(san), "DNS:%s", cn);
+	if ((x = X509_new()) == NULL ||
+	    (bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
+	    X509_set_version(x, 2) != 1 ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x),
+	    (long)MM_KS_WEB_DAYS * 86400) == NULL ||
+	    (name = X509_get_subject_name(x)) == NULL ||
+	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_set_issuer_name(x, name) != 1 ||
+	    X509_set_pubkey(x, key) != 1)
+		goto out;
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san)) == NULL ||
+	    X509_add_ext(x, ext, -1) != 1)
+		goto out;
+	X509_EXTENSION_free(ext);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &v3, NID_ext_key_usage,
+	    "serverAuth")) == NULL || X509_add_ext(x, ext, -1) != 1 ||
+	    X509_sign(x, key, EVP_sha256()) <= 0)
+		goto out;
+	*out = x;
+	x = NULL;
+	r = MM_OK;
+ out:
+	X509_EXTENSION_free(ext);
+	BN_free(bn);
+	X509_free(x);
+	return r;
+}
+
+/* Makes web.key and web.crt unless both exist. */
+static int
+mm_ks_web_ensure(const struct mm_keystore *ks, const char *cn)
+{
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	int r;
+
+	if (mm_ks_exists(ks, MM_KS_WEB_KEY) && mm_ks_exists(ks, MM_KS_WEB_CERT))
+		return MM_OK;
+	if ((key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL)
+		return MM_ERR_CRYPTO;
+	if ((r = mm_ks_web_selfsign(key, cn, &cert)) == 0 &&
+	    (r = mm_ks_write_key(ks, MM_KS_WEB_KEY, key)) == 0 &&
+	    (r = mm_ks_write_cert(ks, MM_KS_WEB_CERT, cert)) == 0)
+		mm_log(MM_LOG_NOTICE, "made a self-signed certificate for the admin "
+		    "page (CN=%s); replace web.crt and web.key to use your own", cn);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return r;
+}
+
+int
+mm_keystore_web_ctx(const struct mm_keystore *ks, const char *cn, SSL_CTX **out)
+{
+	char kpath[PATH_MAX], cpath[PATH_MAX];
+	EVP_PKEY *key = NULL;
+	SSL_CTX *ctx = NULL;
+	int r;
+
+	if (!mm_ks_cn_valid(cn))
+		return MM_ERR_INVALID_ARG;
+	if ((r = mm_ks_web_ensure(ks, cn)) != 0 ||
+	    (r = mm_ks_path(ks, MM_KS_WEB_KEY, kpath)) != 0 ||
+	    (r = mm_ks_path(ks, MM_KS_WEB_CERT, cpath)) != 0 ||
+	    (r = mm_pem_key_read(kpath, MM_KS_KEY_MAX, &key)) != 0)
+		goto out;
+	r = MM_ERR_CRYPTO;
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cpath) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
+		goto out;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	*out = ctx;
+	ctx = NULL;
+	r = MM_OK;
+ out:
+	SSL_CTX_free(ctx);
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	return r;
+}

@@ -83,4 +83,13 @@ int mm_keystore_cert_fingerprint(const struct mm_keystore *ks,
 int mm_keystore_tls_ctx(const struct mm_keystore *ks, const char *server_host,
     int with_identity, SSL_CTX **out);
 
+/*
+ * TLS server context for the device's HTTPS admin page: web.key (P-256,
+ * 0600) and web.crt from the state directory, made self-signed with
+ * subject and DNS name cn on first use.  An operator may replace both with
+ * a key and certificate of their own.  TLS 1.2 minimum, no renegotiation.
+ */
+int mm_keystore_web_ctx(const struct mm_keystore *ks, const char *cn,
+    SSL_CTX **out);
+
 #endif

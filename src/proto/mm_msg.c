@@ -10,7 +10,7 @@ static const struct {
 	size_t max;
 } mm_msg_table[MM_MSG__COUNT] = {
 	[MM_MSG_HELLO] = { "hello", 1024 },
-	[MM_MSG_HEARTBEAT] = { "heartbeat", 256 },
+	[MM_MSG_HEARTBEAT] = { "heartbeat", 512 },
 	[MM_MSG_CMD_RESULT] = { "cmd_result", 1024 },
 	[MM_MSG_CSR] = { "csr", 4096 },
 	[MM_MSG_ENROLL] = { "enroll", 8192 },
