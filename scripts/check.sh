@@ -35,6 +35,16 @@ build() {	# dir cc extra-cmake-args...
 	    cmake --build "$dir" -j"$jobs" >"$dir.log" 2>&1 || { tail -n 60 "$dir.log"; return 1; }
 }
 
+# the browser test's playwright-core (tests/integration/it_webui.sh fails
+# without it); offline-tolerant: only when node_modules is missing
+if [ ! -d tests/browser/node_modules ]; then
+	# Debian's own nodejs comes without npm (the machine's NodeSource one has it)
+	command -v npm >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq npm >/dev/null; } || true
+	log "npm ci --prefix tests/browser"
+	npm ci --prefix tests/browser --no-audit --no-fund ||
+	    echo "npm ci failed: the browser test (it_webui) will fail"
+fi
+
 log "release build (hardened)"
 if build build/release gcc; then
 	run_ctest build/release release

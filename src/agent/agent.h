@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/mm_crypto.h"
+#include "device/mm_auth.h"
 #include "proto/mm_topic.h"
 
 #define AGENT_PATH_MAX 512
@@ -27,6 +28,12 @@ struct agent_conf {
 	char fw_version[65];
 	int heartbeat_interval;
 	char user[33];			/* worker's user when started as root */
+	/* local administration (decision 0007) */
+	char web_addr[64];		/* IP literal of the HTTPS admin page */
+	int web_port;			/* 0: no admin page */
+	char ctl_socket[AGENT_PATH_MAX];	/* mamorictl socket; "" = none */
+	char ctl_group[33];		/* group (besides root) allowed on it */
+	struct mm_auth_conf auth;	/* policy, throttle, sessions */
 };
 
 /* Persistent state, written only by the monitor (agent.state). */

@@ -64,10 +64,54 @@ agent_conf_int(json_t *o, const char *key, int64_t min, int64_t max, int64_t *v)
 	return r;
 }
 
+/* Integer settings of local authentication: key, bounds, where. */
+static int
+agent_conf_auth(json_t *o, struct agent_conf *c)
+{
+	struct mm_auth_conf *a = &c->auth;
+	const struct {
+		const char *key;
+		int64_t min, max;
+		unsigned *dst;
+	} ints[] = {
+		{ "password_min_len", 8, MM_PW_MAX, &a->policy.min_len },
+		{ "password_min_classes", 2, 3, &a->policy.min_classes },
+		{ "password_history", 0, MM_AUTH_HISTORY_MAX, &a->policy.history },
+		{ "password_expiry_days", 0, 3650, &a->expiry_days },
+		{ "password_remind_days", 0, 365, &a->remind_days },
+		{ "lockout_after", 3, 1000, &a->throttle.lockout_after },
+		{ "lockout_seconds", 60, 86400, &a->throttle.lockout_s },
+		{ "session_idle_seconds", 60, 86400, &a->session.idle_s },
+		{ "session_max_seconds", 300, 604800, &a->session.absolute_s },
+		{ "maintenance_max_minutes", 1, MM_AUTH_MAINT_MAX_MIN, &a->maint_max_min },
+	};
+	int64_t v;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		if (json_object_get(o, ints[i].key) == NULL)
+			continue;
+		if ((r = agent_conf_int(o, ints[i].key, ints[i].min, ints[i].max,
+		    &v)) != 0)
+			return r;
+		*ints[i].dst = (unsigned)v;
+	}
+	if ((r = agent_conf_str(o, "denylist", 0, a->denylist,
+	    sizeof(a->denylist))) != 0 ||
+	    (r = agent_conf_str(o, "presence_path", 0, a->presence,
+	    sizeof(a->presence))) != 0)
+		return r;
+	/* personal data no password may contain */
+	snprintf(a->model, sizeof(a->model), "%s", c->model);
+	snprintf(a->serial, sizeof(a->serial), "%s", c->serial);
+	return MM_OK;
+}
+
 int
 agent_conf_load(struct agent_conf *c, const char *state_dir)
 {
-	int64_t port = 8883, prov = 8884, hb = 60;
+	int64_t port = 8883, prov = 8884, hb = 60, web = 8443;
 	json_t *o = NULL;
 	int r;
 
@@ -76,6 +120,13 @@ agent_conf_load(struct agent_conf *c, const char *state_dir)
 	    (r = agent_json_load(state_dir, "agent.json", &o)) != 0)
 		return r;
 	snprintf(c->user, sizeof(c->user), "mamori-agent");
+	snprintf(c->web_addr, sizeof(c->web_addr), "0.0.0.0");
+	mm_auth_defaults(&c->auth);
+	snprintf(c->auth.denylist, sizeof(c->auth.denylist),
+	    "/usr/share/mamori/denylist.txt");
+	if ((r = mm_path_join(c->ctl_socket, sizeof(c->ctl_socket), state_dir,
+	    "ctl.sock")) != 0)
+		goto out;
 	if ((r = agent_conf_str(o, "server_host", 1, c->server_host,
 	    sizeof(c->server_host))) != 0 ||
 	    (r = agent_conf_str(o, "model", 1, c->model, sizeof(c->model))) != 0 ||
@@ -86,8 +137,17 @@ agent_conf_load(struct agent_conf *c, const char *state_dir)
 	    (r = agent_conf_int(o, "port", 1, 65535, &port)) != 0 ||
 	    (r = agent_conf_int(o, "prov_port", 1, 65535, &prov)) != 0 ||
 	    (r = agent_conf_int(o, "heartbeat_interval", AGENT_HB_MIN, AGENT_HB_MAX,
-	    &hb)) != 0)
+	    &hb)) != 0 ||
+	    (r = agent_conf_str(o, "web_addr", 0, c->web_addr,
+	    sizeof(c->web_addr))) != 0 ||
+	    (r = agent_conf_int(o, "web_port", 0, 65535, &web)) != 0 ||
+	    (r = agent_conf_str(o, "ctl_socket", 0, c->ctl_socket,
+	    sizeof(c->ctl_socket))) != 0 ||
+	    (r = agent_conf_str(o, "ctl_group", 0, c->ctl_group,
+	    sizeof(c->ctl_group))) != 0 ||
+	    (r = agent_conf_auth(o, c)) != 0)
 		goto out;
+	c->web_port = (int)web;
 	c->port = (int)port;
 	c->prov_port = (int)prov;
 	c->heartbeat_interval = (int)hb;

@@ -22,6 +22,18 @@ enum agent_ipc_type {
 	AGENT_IPC_CSR = 1,	/* (no fields) -> status, pem str16 */
 	AGENT_IPC_INSTALL = 2,	/* pem str16 -> status */
 	AGENT_IPC_STATE = 3,	/* counter u64, heartbeat u32 -> status */
+	/* Admin worker only: one admin request (mm_admin_msg JSON) -> the
+	 * monitor's JSON reply, both str16. */
+	AGENT_IPC_ADMIN = 4,
+	/* Network worker: the auth summary for the fleet -> cred u8 (0 no
+	 * accounts, 1 set, 2 initial), failures u32, refused u32, lockouts u32,
+	 * maintenance-until u64, heartbeat u32 (the interval now in force). */
+	AGENT_IPC_AUTHSTAT = 5,
+	/* Network worker, from a signed command: minutes u32 -> status. */
+	AGENT_IPC_MAINT = 6,
+	/* Network worker, from a signed command: user str8, X25519 public key
+	 * 32 bytes -> the new one-time secret sealed to it, str16. */
+	AGENT_IPC_CREDRESET = 7,
 	AGENT_IPC__MAX
 };
 

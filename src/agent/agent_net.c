@@ -22,6 +22,7 @@
 #define AGENT_ENROL_TIMEOUT 30
 #define AGENT_KEEPALIVE 60
 #define AGENT_RECONNECT_MAX 300
+#define AGENT_AUTH_POLL 3		/* seconds */
 
 struct agent_net {
 	const struct agent_conf *conf;
@@ -32,11 +33,27 @@ struct agent_net {
 	int exit_code;			/* set when the worker should end */
 	uint64_t hb_seq;
 	time_t next_hb;
+	time_t next_auth;		/* next look at the auth summary */
 	time_t started;
 	time_t rekey_sent;		/* 0: no re-key in progress */
 	char provid[MM_PROVID_SIZE];	/* enrolment only */
 	int enrol_done;
+	/* local administration, as the monitor last reported it */
+	int cred;			/* AGENT_CRED_* */
+	uint64_t maint_until;
+	uint32_t afail, aref, alock;	/* not yet sent */
+	char sealed[2 * (MM_AUTH_SECRET_LEN + MM_SEAL_OVERHEAD) + 1];
 };
+
+enum { AGENT_CRED_UNKNOWN = -1, AGENT_CRED_NONE = 0, AGENT_CRED_SET = 1,
+    AGENT_CRED_INITIAL = 2 };
+
+static const char *
+agent_cred_name(int cred)
+{
+	return cred == AGENT_CRED_INITIAL ? "initial" : cred == AGENT_CRED_SET ?
+	    "set" : "none";
+}
 
 static volatile sig_atomic_t agent_net_stop;
 
@@ -78,6 +95,49 @@ agent_net_send(struct agent_net *n, enum mm_msg_type t, json_t *o)
 	return r;
 }
 
+static uint32_t
+agent_net_add_capped(uint32_t a, uint32_t b)
+{
+	uint64_t s = (uint64_t)a + b;
+
+	return s > 1000000000u ? 1000000000u : (uint32_t)s;
+}
+
+/* Asks the monitor for the local-administration summary (operate mode). */
+static int
+agent_net_authstat(struct agent_net *n)
+{
+	struct mm_buf *req = agent_ipc_new(AGENT_IPC_AUTHSTAT), *reply = NULL;
+	uint32_t fail, ref, lock, hb;
+	uint64_t maint;
+	uint8_t cred;
+	int r;
+
+	if (req == NULL)
+		return MM_ERR_ALLOC;
+	if ((r = agent_ipc_call(n->ipcfd, req, &reply)) == 0) {
+		if (mm_buf_get_u8(reply, &cred) != 0 || cred > AGENT_CRED_INITIAL ||
+		    mm_buf_get_u32(reply, &fail) != 0 ||
+		    mm_buf_get_u32(reply, &ref) != 0 ||
+		    mm_buf_get_u32(reply, &lock) != 0 ||
+		    mm_buf_get_u64(reply, &maint) != 0 ||
+		    mm_buf_get_u32(reply, &hb) != 0 || mm_buf_expect_end(reply) != 0)
+			mm_fatal("monitor sent a malformed auth summary");
+		n->cred = cred;
+		n->maint_until = maint;
+		/* the protocol caps each count at 10^9 per heartbeat */
+		n->afail = agent_net_add_capped(n->afail, fail);
+		n->aref = agent_net_add_capped(n->aref, ref);
+		n->alock = agent_net_add_capped(n->alock, lock);
+		/* a local administrator may have changed the interval */
+		if (hb >= AGENT_HB_MIN && hb <= AGENT_HB_MAX)
+			n->boot->state.heartbeat_interval = (int)hb;
+	}
+	mm_buf_free(req);
+	mm_buf_free(reply);
+	return r;
+}
+
 static void
 agent_net_hello(struct agent_net *n)
 {
@@ -95,6 +155,11 @@ agent_net_hello(struct agent_net *n)
 	/* lets a server restored from backup resume above our counter */
 	json_object_set_new(o, "ctr", json_integer(
 	    (json_int_t)n->boot->state.cmd_counter));
+	/* KP15: the fleet learns whether the initial password is still set */
+	if (agent_net_authstat(n) == 0) {
+		json_object_set_new(o, "cred", json_string(agent_cred_name(n->cred)));
+		json_object_set_new(o, "maint", json_integer((json_int_t)n->maint_until));
+	}
 	if (agent_net_send(n, MM_MSG_HELLO, o) != 0)
 		mm_log(MM_LOG_WARN, "could not send hello");
 }
@@ -102,16 +167,25 @@ agent_net_hello(struct agent_net *n)
 static void
 agent_net_heartbeat(struct agent_net *n, time_t now)
 {
-	char text[160];
+	char text[384];
 	int len;
 
-	len = snprintf(text, sizeof(text), "{\"v\":1,\"type\":\"heartbeat\","
-	    "\"seq\":%llu,\"inst\":\"%s\",\"up\":%lld}",
-	    (unsigned long long)++n->hb_seq, n->boot->instance,
-	    (long long)(now - n->started));
-	if (len > 0 && (size_t)len < sizeof(text))
-		(void)agent_net_publish(n, MM_DIR_UP, n->boot->device_id, "heartbeat",
-		    text, (size_t)len, 0);
+	if (agent_net_authstat(n) == 0)
+		len = snprintf(text, sizeof(text), "{\"v\":1,\"type\":\"heartbeat\","
+		    "\"seq\":%llu,\"inst\":\"%s\",\"up\":%lld,\"cred\":\"%s\","
+		    "\"maint\":%llu,\"afail\":%u,\"aref\":%u,\"alock\":%u}",
+		    (unsigned long long)++n->hb_seq, n->boot->instance,
+		    (long long)(now - n->started), agent_cred_name(n->cred),
+		    (unsigned long long)n->maint_until, n->afail, n->aref, n->alock);
+	else
+		len = snprintf(text, sizeof(text), "{\"v\":1,\"type\":\"heartbeat\","
+		    "\"seq\":%llu,\"inst\":\"%s\",\"up\":%lld}",
+		    (unsigned long long)++n->hb_seq, n->boot->instance,
+		    (long long)(now - n->started));
+	if (len > 0 && (size_t)len < sizeof(text) &&
+	    agent_net_publish(n, MM_DIR_UP, n->boot->device_id, "heartbeat",
+	    text, (size_t)len, 0) == 0)
+		n->afail = n->aref = n->alock = 0;
 	n->next_hb = now + agent_heartbeat(n->conf, &n->boot->state);
 }
 
@@ -128,6 +202,9 @@ agent_net_result(struct agent_net *n, uint64_t ctr, const char *cmd,
 	json_object_set_new(o, "status", json_string(status));
 	if (reason != NULL)
 		json_object_set_new(o, "reason", json_string(reason));
+	if (n->sealed[0] != '\0')
+		json_object_set_new(o, "sealed", json_string(n->sealed));
+	n->sealed[0] = '\0';
 	(void)agent_net_send(n, MM_MSG_CMD_RESULT, o);
 }
 
@@ -207,6 +284,91 @@ agent_net_rekey(struct agent_net *n)
 	return r;
 }
 
+static int
+agent_net_maint(struct agent_net *n, const json_t *args)
+{
+	struct mm_buf *req;
+	int64_t minutes;
+	int r;
+
+	if ((r = mm_msg_get_int(args, "minutes", 0, MM_AUTH_MAINT_MAX_MIN,
+	    &minutes)) != 0)
+		return r;
+	if ((req = agent_ipc_new(AGENT_IPC_MAINT)) == NULL ||
+	    mm_buf_put_u32(req, (uint32_t)minutes) != 0) {
+		mm_buf_free(req);
+		return MM_ERR_ALLOC;
+	}
+	r = agent_ipc_call(n->ipcfd, req, NULL);
+	mm_buf_free(req);
+	if (r == 0)
+		(void)agent_net_authstat(n);
+	return r;
+}
+
+/* Pairing-like credential reset: the new one-time secret goes back sealed
+ * to the operator's key, so neither broker nor server can read it. */
+static int
+agent_net_credreset(struct agent_net *n, const json_t *args)
+{
+	struct mm_buf *req = NULL, *reply = NULL;
+	uint8_t pk[MM_BOX_PK_LEN];
+	const char *user, *pub;
+	const uint8_t *p;
+	size_t len;
+	int r;
+
+	if ((r = mm_msg_get_str(args, "user", 1, MM_USER_MAX, &user)) != 0 ||
+	    (r = mm_msg_get_str(args, "pub", 2 * MM_BOX_PK_LEN, 2 * MM_BOX_PK_LEN,
+	    &pub)) != 0 || (r = mm_hex_decode(pk, sizeof(pk), pub)) != 0)
+		return r;
+	if ((req = agent_ipc_new(AGENT_IPC_CREDRESET)) == NULL ||
+	    mm_buf_put_str8(req, user, strlen(user)) != 0 ||
+	    mm_buf_put(req, pk, sizeof(pk)) != 0) {
+		r = MM_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = agent_ipc_call(n->ipcfd, req, &reply)) != 0)
+		goto out;
+	if (mm_buf_get_str16_ptr(reply, &p, &len) != 0 ||
+	    mm_buf_expect_end(reply) != 0 || 2 * len + 1 > sizeof(n->sealed))
+		mm_fatal("monitor sent a malformed credential-reset reply");
+	mm_hex_encode(n->sealed, p, len);
+	(void)agent_net_authstat(n);
+ out:
+	mm_buf_free(req);
+	mm_buf_free(reply);
+	return r;
+}
+
+/* Every few seconds: a changed password, a lockout or a maintenance
+ * window reaches the fleet at once, not with the next heartbeat. */
+static void
+agent_net_auth_poll(struct agent_net *n, time_t now)
+{
+	int cred = n->cred;
+	uint64_t maint = n->maint_until;
+
+	if (now < n->next_auth)
+		return;
+	n->next_auth = now + AGENT_AUTH_POLL;
+	if (agent_net_authstat(n) != 0)
+		return;
+	if (n->cred != cred || n->maint_until != maint || n->alock > 0 ||
+	    n->afail >= 20)
+		n->next_hb = now;
+}
+
+/* Commands that administer the device stay off while the initial
+ * password is unchanged (KP15); identity upkeep and the credential
+ * reset itself still work. */
+static int
+agent_net_admin_cmd(const char *name)
+{
+	return strcmp(name, "set_heartbeat") == 0 ||
+	    strcmp(name, "maintenance") == 0;
+}
+
 /* Runs an authenticated command; returns the status for cmd_result. */
 static const char *
 agent_net_execute(struct agent_net *n, const struct mm_cmd *cmd,
@@ -219,6 +381,23 @@ agent_net_execute(struct agent_net *n, const struct mm_cmd *cmd,
 	*reason = NULL;
 	if (strcmp(cmd->name, "ping") == 0)
 		return "ok";
+	if (agent_net_admin_cmd(cmd->name))
+		(void)agent_net_authstat(n);	/* the password may just have changed */
+	if (agent_net_admin_cmd(cmd->name) && n->cred == AGENT_CRED_INITIAL) {
+		*reason = "initial credentials unchanged: remote administration is off";
+		return "refused";
+	}
+	if (strcmp(cmd->name, "maintenance") == 0 ||
+	    strcmp(cmd->name, "cred_reset") == 0) {
+		args = json_loads(cmd->args, JSON_REJECT_DUPLICATES, NULL);
+		r = args == NULL || !json_is_object(args) ? MM_ERR_FORMAT :
+		    cmd->name[0] == 'm' ? agent_net_maint(n, args) :
+		    agent_net_credreset(n, args);
+		json_decref(args);
+		if (r != 0)
+			*reason = mm_strerror(r);
+		return r == 0 ? "ok" : "failed";
+	}
 	if (strcmp(cmd->name, "rekey") == 0) {
 		if ((r = agent_net_rekey(n)) != 0)
 			*reason = mm_strerror(r);
@@ -491,6 +670,7 @@ agent_net_loop(struct agent_net *n, int port, time_t deadline)
 			failures = 0;
 		now = time(NULL);
 		if (n->connected == 1 && n->provid[0] == '\0') {
+			agent_net_auth_poll(n, now);
 			if (now >= n->next_hb)
 				agent_net_heartbeat(n, now);
 			agent_net_renew_check(n, now);
@@ -513,6 +693,7 @@ agent_net_run(const struct agent_conf *c, struct agent_boot *b, SSL_CTX *ctx,
 	n.conf = c;
 	n.boot = b;
 	n.ipcfd = ipcfd;
+	n.cred = AGENT_CRED_UNKNOWN;
 	n.exit_code = -1;
 	n.started = time(NULL);
 	memset(&sa, 0, sizeof(sa));

@@ -1,6 +1,9 @@
-/* agent_priv.c - monitor process: keys, worker supervision, dispatch. */
+/* agent_priv.c - monitor process: keys, local accounts, worker supervision,
+ * dispatch (docs/privsep.md, docs/decisions/0007-local-authentication.md). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -8,10 +11,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/agent_admin.h"
 #include "agent/agent_ipc.h"
 #include "agent/agent_net.h"
 #include "agent/agent_priv.h"
@@ -20,21 +26,40 @@
 #include "common/mm_err.h"
 #include "common/mm_file.h"
 #include "common/mm_log.h"
+#include "common/mm_str.h"
 #include "common/mm_time.h"
+#include "device/mm_auth.h"
 #include "device/mm_keystore.h"
 
 #define AGENT_CSR_PER_WORKER 3
 #define AGENT_BACKOFF_MAX 300
+/* A worker broke the IPC protocol (not an mm_err code). */
+#define AGENT_PROTO_VIOLATION 1
 
 enum agent_mode { AGENT_MODE_ENROL = 1, AGENT_MODE_OPERATE = 2 };
+enum agent_kind { AGENT_W_NET = 1, AGENT_W_ADMIN = 2 };
+
+struct agent_child {
+	enum agent_kind kind;
+	const char *name;
+	pid_t pid;		/* 0: not running */
+	int fd;			/* IPC, -1 when closed */
+	unsigned failures;	/* for the back-off */
+	int64_t due_ms;		/* start (again) at; 0: never */
+	unsigned csr_count;	/* per worker life */
+	unsigned install_count;
+};
 
 struct agent_monitor {
 	const struct agent_conf *conf;
 	struct mm_keystore *ks;
 	struct agent_boot boot;
 	enum agent_mode mode;
-	unsigned csr_count;	/* per worker life */
-	unsigned install_count;
+	struct mm_auth *auth;	/* NULL: no local accounts (no factory step) */
+	int web_fd, ctl_fd;	/* listening sockets of the admin worker */
+	gid_t ctl_gid;
+	struct agent_child net, adm;
+	struct agent_child *cur;	/* whose request is being served */
 };
 
 typedef int (*agent_priv_fn)(struct agent_monitor *, struct mm_buf *,
@@ -43,16 +68,27 @@ typedef int (*agent_priv_fn)(struct agent_monitor *, struct mm_buf *,
 static int priv_csr(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
 static int priv_install(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
 static int priv_state(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
+static int priv_admin(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
+static int priv_authstat(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
+static int priv_maint(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
+static int priv_credreset(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
 
-/* What the worker may ask, in which mode, how often. */
+/* What each worker may ask, in which mode. */
 static const struct {
 	enum agent_ipc_type type;
 	agent_priv_fn fn;
 	unsigned modes;
+	unsigned kinds;
 } agent_priv_table[] = {
-	{ AGENT_IPC_CSR, priv_csr, AGENT_MODE_ENROL | AGENT_MODE_OPERATE },
-	{ AGENT_IPC_INSTALL, priv_install, AGENT_MODE_ENROL | AGENT_MODE_OPERATE },
-	{ AGENT_IPC_STATE, priv_state, AGENT_MODE_OPERATE },
+	{ AGENT_IPC_CSR, priv_csr, AGENT_MODE_ENROL | AGENT_MODE_OPERATE, AGENT_W_NET },
+	{ AGENT_IPC_INSTALL, priv_install, AGENT_MODE_ENROL | AGENT_MODE_OPERATE,
+	    AGENT_W_NET },
+	{ AGENT_IPC_STATE, priv_state, AGENT_MODE_OPERATE, AGENT_W_NET },
+	{ AGENT_IPC_ADMIN, priv_admin, AGENT_MODE_ENROL | AGENT_MODE_OPERATE,
+	    AGENT_W_ADMIN },
+	{ AGENT_IPC_AUTHSTAT, priv_authstat, AGENT_MODE_OPERATE, AGENT_W_NET },
+	{ AGENT_IPC_MAINT, priv_maint, AGENT_MODE_OPERATE, AGENT_W_NET },
+	{ AGENT_IPC_CREDRESET, priv_credreset, AGENT_MODE_OPERATE, AGENT_W_NET },
 };
 
 static volatile sig_atomic_t agent_stop;
@@ -81,7 +117,7 @@ priv_csr(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
 
 	if (mm_buf_expect_end(req) != 0)
 		mm_fatal("worker sent a malformed CSR request");
-	if (++m->csr_count > AGENT_CSR_PER_WORKER)
+	if (++m->net.csr_count > AGENT_CSR_PER_WORKER)
 		return MM_ERR_DENIED;
 	if ((r = mm_keystore_generate(m->ks, priv_slot(m))) != 0 ||
 	    (r = mm_keystore_csr(m->ks, priv_slot(m), m->boot.device_id, &pem,
@@ -105,7 +141,7 @@ priv_install(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
 	(void)reply;
 	if (mm_buf_get_str16_ptr(req, &pem, &len) != 0 || mm_buf_expect_end(req) != 0)
 		mm_fatal("worker sent a malformed install request");
-	if (++m->install_count > 1)
+	if (++m->net.install_count > 1)
 		return MM_ERR_DENIED;
 	if (!mm_keystore_has_key(m->ks, priv_slot(m)))
 		return MM_ERR_STATE;
@@ -153,39 +189,194 @@ priv_state(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
 	return MM_OK;
 }
 
-/* Serves one request from the worker.  MM_ERR_IO when it has gone. */
+/* ---- local administration ---- */
+
+static json_t *
+priv_admin_error(const char *code, const char *message)
+{
+	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", code, "message",
+	    message);
+}
+
 static int
-agent_priv_serve(struct agent_monitor *m, int fd)
+hook_status(void *arg, json_t *o)
+{
+	struct agent_monitor *m = arg;
+	const struct agent_conf *c = m->conf;
+
+	return json_object_set_new(o, "device_id",
+	    json_string(m->boot.device_id)) != 0 ||
+	    json_object_set_new(o, "model", json_string(c->model)) != 0 ||
+	    json_object_set_new(o, "serial", json_string(c->serial)) != 0 ||
+	    json_object_set_new(o, "fw_version", json_string(c->fw_version)) != 0 ||
+	    json_object_set_new(o, "enrolled",
+	    json_boolean(m->mode == AGENT_MODE_OPERATE)) != 0 ||
+	    json_object_set_new(o, "heartbeat_interval",
+	    json_integer(agent_heartbeat(c, &m->boot.state))) != 0 ?
+	    MM_ERR_ALLOC : MM_OK;
+}
+
+static int
+hook_config_set(void *arg, const char *key, int64_t value)
+{
+	struct agent_monitor *m = arg;
+	struct agent_state st = m->boot.state;
+	int r;
+
+	if (strcmp(key, "heartbeat_interval") != 0)
+		return MM_ERR_NOT_FOUND;
+	if (value < AGENT_HB_MIN || value > AGENT_HB_MAX)
+		return MM_ERR_RANGE;
+	st.heartbeat_interval = (int)value;
+	if ((r = agent_state_save(m->conf, &st)) != 0)
+		return r;
+	/* the network worker picks it up with its next auth summary */
+	m->boot.state = st;
+	return MM_OK;
+}
+
+/* One admin request, already parsed once by the admin worker; parsed
+ * again here, since the worker is not trusted. */
+static int
+priv_admin(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
+{
+	const struct mm_auth_hooks hooks = { hook_status, hook_config_set, m };
+	struct mm_admreq q;
+	const uint8_t *p;
+	json_t *rep;
+	char *text;
+	size_t len;
+	int r;
+
+	if (mm_buf_get_str16_ptr(req, &p, &len) != 0 || mm_buf_expect_end(req) != 0)
+		return AGENT_PROTO_VIOLATION;
+	if (m->auth == NULL)
+		rep = priv_admin_error("state", "no local accounts on this device");
+	else if (mm_admreq_parse(p, len, MM_ADMREQ_WORKER, &q) != 0)
+		rep = priv_admin_error("format", "malformed request");
+	else {
+		rep = mm_auth_handle(m->auth, &q, &hooks, mm_now_ms(),
+		    (int64_t)time(NULL));
+		mm_admreq_free(&q);
+	}
+	mm_wipe((void *)(uintptr_t)p, len);
+	if (rep == NULL)
+		mm_fatal("out of memory");
+	text = json_dumps(rep, JSON_COMPACT);
+	json_decref(rep);
+	if (text == NULL)
+		mm_fatal("out of memory");
+	r = mm_buf_put_str16(reply, text, strlen(text));
+	mm_freezero(text, strlen(text));
+	return r;
+}
+
+static int
+priv_authstat(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
+{
+	struct mm_auth_report rep;
+	uint8_t cred = 0;
+
+	if (mm_buf_expect_end(req) != 0)
+		mm_fatal("worker sent a malformed auth-summary request");
+	memset(&rep, 0, sizeof(rep));
+	if (m->auth != NULL) {
+		mm_auth_report(m->auth, mm_now_ms(), &rep);
+		cred = rep.cred_initial ? 2 : 1;
+	}
+	if (mm_buf_put_u8(reply, cred) != 0 ||
+	    mm_buf_put_u32(reply, rep.failures) != 0 ||
+	    mm_buf_put_u32(reply, rep.refused) != 0 ||
+	    mm_buf_put_u32(reply, rep.lockouts) != 0 ||
+	    mm_buf_put_u64(reply, rep.maint_until > time(NULL) ?
+	    (uint64_t)rep.maint_until : 0) != 0 ||
+	    mm_buf_put_u32(reply, (uint32_t)agent_heartbeat(m->conf,
+	    &m->boot.state)) != 0)
+		return MM_ERR_INTERNAL;
+	return MM_OK;
+}
+
+static int
+priv_maint(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
+{
+	uint32_t minutes;
+
+	(void)reply;
+	if (mm_buf_get_u32(req, &minutes) != 0 || mm_buf_expect_end(req) != 0)
+		mm_fatal("worker sent a malformed maintenance request");
+	if (m->auth == NULL)
+		return MM_ERR_STATE;
+	return mm_auth_maintenance(m->auth, minutes, (int64_t)time(NULL),
+	    "signed fleet command");
+}
+
+static int
+priv_credreset(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
+{
+	char user[MM_USER_MAX + 1], secret[MM_AUTH_SECRET_LEN + 1];
+	uint8_t pk[MM_BOX_PK_LEN], sealed[MM_AUTH_SECRET_LEN + MM_SEAL_OVERHEAD];
+	int r;
+
+	if (mm_buf_get_cstr8(req, user, sizeof(user)) != 0 ||
+	    mm_buf_get(req, pk, sizeof(pk)) != 0 || mm_buf_expect_end(req) != 0)
+		mm_fatal("worker sent a malformed credential-reset request");
+	if (m->auth == NULL)
+		return MM_ERR_STATE;
+	if (!mm_user_name_valid(user))
+		return MM_ERR_FORMAT;
+	if ((r = mm_auth_cred_reset(m->auth, user, (int64_t)time(NULL), secret)) != 0)
+		return r;
+	r = mm_seal(sealed, secret, strlen(secret), pk);
+	mm_wipe(secret, sizeof(secret));
+	if (r != 0)
+		return r;
+	return mm_buf_put_str16(reply, sealed, sizeof(sealed));
+}
+
+/* ---- IPC ---- */
+
+/* Serves one request from child c.  MM_ERR_IO when it has gone;
+ * AGENT_PROTO_VIOLATION when the admin worker broke the protocol (the
+ * network worker doing so stops the monitor, as before). */
+static int
+agent_priv_serve(struct agent_monitor *m, struct agent_child *c)
 {
 	struct mm_buf *req = NULL, *payload = NULL, *out = NULL;
 	uint8_t type;
 	size_t i, n = sizeof(agent_priv_table) / sizeof(agent_priv_table[0]);
 	int r, status;
 
-	if ((r = agent_ipc_recv(fd, &req)) == MM_ERR_TOO_LARGE)
-		mm_fatal("worker sent an oversized message");
-	if (r != 0)
-		return r;
+	m->cur = c;
+	if ((r = agent_ipc_recv(c->fd, &req)) != 0) {
+		if (r == MM_ERR_TOO_LARGE && c->kind == AGENT_W_NET)
+			mm_fatal("worker sent an oversized message");
+		return r == MM_ERR_TOO_LARGE ? AGENT_PROTO_VIOLATION : r;
+	}
+	r = AGENT_PROTO_VIOLATION;
 	if (mm_buf_get_u8(req, &type) != 0)
-		mm_fatal("worker sent an empty message");
+		goto out;
 	for (i = 0; i < n && agent_priv_table[i].type != type; i++)
 		;
-	if (i == n)
-		mm_fatal("worker sent unknown request type %u", type);
+	if (i == n || (agent_priv_table[i].kinds & c->kind) == 0)
+		goto out;
 	if ((payload = mm_buf_new(AGENT_IPC_MAX - 4)) == NULL ||
 	    (out = mm_buf_new(AGENT_IPC_MAX)) == NULL)
 		mm_fatal("out of memory");
 	if ((agent_priv_table[i].modes & m->mode) == 0) {
-		mm_log(MM_LOG_WARN, "worker request %u not permitted now", type);
+		mm_log(MM_LOG_WARN, "%s request %u not permitted now", c->name, type);
 		status = MM_ERR_DENIED;
-	} else
-		status = agent_priv_table[i].fn(m, req, payload);
+	} else if ((status = agent_priv_table[i].fn(m, req, payload)) ==
+	    AGENT_PROTO_VIOLATION)
+		goto out;
 	/* reply: status, then the handler's fields only on success */
 	if (mm_buf_put_u32(out, (uint32_t)status) != 0 ||
 	    (status == 0 && mm_buf_put(out, mm_buf_ptr(payload),
 	    mm_buf_len(payload)) != 0))
 		mm_fatal("reply does not fit");
-	r = agent_ipc_send(fd, out);
+	r = agent_ipc_send(c->fd, out);
+ out:
+	if (r == AGENT_PROTO_VIOLATION && c->kind == AGENT_W_NET)
+		mm_fatal("network worker broke the IPC protocol");
 	mm_buf_free(req);
 	mm_buf_free(payload);
 	mm_buf_free(out);
@@ -279,16 +470,17 @@ agent_prepare(struct agent_monitor *m)
 
 /* In the worker, right after fork: give up root for good. */
 static void
-agent_drop_privileges(const struct agent_conf *c, pid_t monitor)
+agent_drop_privileges(const struct agent_conf *c, pid_t monitor,
+    const char *what, int admin)
 {
 	struct passwd *pw;
 
 	if (geteuid() == 0) {
 		if ((pw = getpwnam(c->user)) == NULL) {
-			mm_log(MM_LOG_WARN, "user %s does not exist; the network worker "
-			    "runs as nobody", c->user);
+			mm_log(MM_LOG_WARN, "user %s does not exist; the %s runs "
+			    "as nobody", c->user, what);
 			if ((pw = getpwnam("nobody")) == NULL)
-				mm_fatal("no user to run the network worker as");
+				mm_fatal("no user to run the %s as", what);
 		}
 		if (chdir("/") != 0 || setgroups(0, NULL) != 0 ||
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
@@ -296,33 +488,187 @@ agent_drop_privileges(const struct agent_conf *c, pid_t monitor)
 			mm_fatal("cannot drop privileges to %s", pw->pw_name);
 		if (setuid(0) == 0)
 			mm_fatal("privileges could be regained");
-		mm_log(MM_LOG_INFO, "network worker runs as %s (uid %ld)",
+		mm_log(MM_LOG_INFO, "%s runs as %s (uid %ld)", what,
 		    pw->pw_name, (long)pw->pw_uid);
 	} else
-		mm_log(MM_LOG_INFO, "not started as root: network worker keeps uid %ld",
-		    (long)getuid());
+		mm_log(MM_LOG_INFO, "not started as root: %s keeps uid %ld",
+		    what, (long)getuid());
 	/* after the uid change, which clears it: die with the monitor */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != monitor)
 		mm_fatal("monitor gone");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		mm_fatal("cannot set no_new_privs");
-	if (agent_sandbox_enter() != 0)
+	if (agent_sandbox_enter(admin) != 0)
 		mm_fatal("cannot install the system-call filter");
 }
 
-static pid_t
-agent_spawn(struct agent_monitor *m, int *ipcfd)
+/* The listening sockets of the admin worker, made once by the monitor so
+ * the unprivileged worker never needs to bind. */
+static int
+agent_web_listen(const struct agent_conf *c)
 {
-	SSL_CTX *ctx = NULL;
-	pid_t pid, self = getpid();
-	int sv[2], r;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd, one = 1;
 
-	r = mm_keystore_tls_ctx(m->ks, m->conf->server_host,
-	    m->mode == AGENT_MODE_OPERATE, &ctx);
-	if (r != 0) {
-		mm_log(MM_LOG_ERR, "cannot set up TLS: %s", mm_strerror(r));
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, c->web_addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)c->web_port);
+		len = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, c->web_addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)c->web_port);
+		len = sizeof(*a6);
+	} else {
+		mm_log(MM_LOG_ERR, "web_addr %s is not an IP address", c->web_addr);
 		return -1;
 	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 64) != 0) {
+		mm_log(MM_LOG_ERR, "cannot listen on %s port %d: %s", c->web_addr,
+		    c->web_port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	mm_log(MM_LOG_INFO, "admin page on https://%s:%d/", c->web_addr, c->web_port);
+	return fd;
+}
+
+static int
+agent_ctl_listen(const struct agent_conf *c, gid_t gid)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (mm_strlcpy(sun.sun_path, c->ctl_socket, sizeof(sun.sun_path)) != 0) {
+		mm_log(MM_LOG_ERR, "ctl_socket path too long");
+		return -1;
+	}
+	/* a stale socket from an earlier run; never unlink anything else */
+	if (lstat(c->ctl_socket, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			mm_log(MM_LOG_ERR, "%s exists and is not a socket", c->ctl_socket);
+			return -1;
+		}
+		(void)unlink(c->ctl_socket);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    chmod(c->ctl_socket, gid != (gid_t)-1 ? 0660 : 0600) != 0 ||
+	    (gid != (gid_t)-1 && chown(c->ctl_socket, (uid_t)-1, gid) != 0) ||
+	    listen(fd, 16) != 0) {
+		mm_log(MM_LOG_ERR, "cannot listen on %s: %s", c->ctl_socket,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Loads the accounts and opens the admin worker's sockets.  No accounts
+ * (no factory step) is not fatal: the fleet link still works, and the
+ * fleet is told ("cred": "none"). */
+static void
+agent_admin_setup(struct agent_monitor *m)
+{
+	const struct agent_conf *c = m->conf;
+	struct mm_auth_conf ac = c->auth;
+	char path[AGENT_PATH_MAX + 32];
+	struct group *gr;
+	int r;
+
+	m->web_fd = m->ctl_fd = -1;
+	m->ctl_gid = (gid_t)-1;
+	if (access(ac.denylist, R_OK) != 0) {
+		mm_log(MM_LOG_WARN, "password deny list %s not readable: only the "
+		    "other password rules apply", ac.denylist);
+		ac.denylist[0] = '\0';
+	}
+	if (m->boot.device_id[0] != '\0')
+		snprintf(ac.device_id, sizeof(ac.device_id), "%s", m->boot.device_id);
+	if (mm_path_join(path, sizeof(path), c->state_dir, "auth.json") != 0)
+		return;
+	if ((r = mm_auth_open(path, &ac, &m->auth)) != 0) {
+		mm_log(MM_LOG_ERR, "no local administration: %s: %s (run "
+		    "mamori-factory at the factory)", path, mm_strerror(r));
+		m->auth = NULL;
+		return;
+	}
+	if (mm_auth_cred_initial(m->auth))
+		mm_log(MM_LOG_WARN, "the initial administrator password has not "
+		    "been changed: every function but changing it is refused");
+	if (c->ctl_group[0] != '\0') {
+		if ((gr = getgrnam(c->ctl_group)) == NULL)
+			mm_log(MM_LOG_WARN, "ctl_group %s does not exist", c->ctl_group);
+		else
+			m->ctl_gid = gr->gr_gid;
+	}
+	m->ctl_fd = agent_ctl_listen(c, m->ctl_gid);
+	if (c->web_port > 0)
+		m->web_fd = agent_web_listen(c);
+}
+
+static void
+agent_close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* In a new child: drop what belongs to the monitor or the other worker. */
+static void
+agent_child_forget(struct agent_monitor *m, struct agent_child *self)
+{
+	struct agent_child *other = self == &m->net ? &m->adm : &m->net;
+
+	agent_close_fd(&other->fd);
+	if (self == &m->net) {
+		agent_close_fd(&m->web_fd);
+		agent_close_fd(&m->ctl_fd);
+	}
+	/* the password hashes and sessions must not live on in a worker */
+	mm_auth_free(m->auth);
+	m->auth = NULL;
+	mm_keystore_free(m->ks);
+	m->ks = NULL;
+}
+
+/* The worker's side, after the fork: drop root, run, never return. */
+static _Noreturn void
+agent_worker_main(struct agent_monitor *m, struct agent_child *c, SSL_CTX *ctx,
+    int fd, pid_t monitor)
+{
+	const struct agent_conf *conf = m->conf;
+	uid_t owner = getuid();		/* who started the agent */
+
+	agent_child_forget(m, c);
+	agent_drop_privileges(conf, monitor, c->name, c->kind == AGENT_W_ADMIN);
+	if (c->kind == AGENT_W_NET)
+		_exit(agent_net_run(conf, &m->boot, ctx, fd));
+	_exit(agent_admin_run(conf, ctx, m->web_fd, m->ctl_fd, m->ctl_gid, owner,
+	    fd));
+}
+
+/* Forks worker c with its own IPC socket pair and TLS context (which
+ * lives on only in the worker); -1 on failure, ctx freed either way. */
+static pid_t
+agent_fork_worker(struct agent_monitor *m, struct agent_child *c, SSL_CTX *ctx)
+{
+	pid_t pid, self = getpid();
+	int sv[2];
+
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		SSL_CTX_free(ctx);
 		return -1;
@@ -335,58 +681,193 @@ agent_spawn(struct agent_monitor *m, int *ipcfd)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		mm_keystore_free(m->ks);
-		agent_drop_privileges(m->conf, self);
-		_exit(agent_net_run(m->conf, &m->boot, ctx, sv[1]));
+		agent_worker_main(m, c, ctx, sv[1], self);
 	}
-	/* the key lives on only in the worker's copy of the context */
 	SSL_CTX_free(ctx);
-	mm_wipe(m->boot.token, sizeof(m->boot.token));
 	close(sv[1]);
-	m->csr_count = m->install_count = 0;
-	*ipcfd = sv[0];
+	c->fd = sv[0];
+	c->csr_count = c->install_count = 0;
 	return pid;
 }
 
-/* Serves the worker until it exits; returns its exit code. */
-static int
-agent_supervise(struct agent_monitor *m, pid_t pid, int fd)
+static pid_t
+agent_spawn_net(struct agent_monitor *m)
 {
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	int status, open_fd = 1;
+	SSL_CTX *ctx = NULL;
+	pid_t pid;
+	int r;
 
-	for (;;) {
-		if (agent_stop)
-			(void)kill(pid, SIGTERM);
-		if (open_fd && poll(&pfd, 1, 500) > 0 &&
-		    agent_priv_serve(m, fd) == MM_ERR_IO)
-			open_fd = 0;
-		if (!open_fd) {
-			struct timespec ts = { 0, 100000000L };
-			nanosleep(&ts, NULL);
-		}
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
+	r = mm_keystore_tls_ctx(m->ks, m->conf->server_host,
+	    m->mode == AGENT_MODE_OPERATE, &ctx);
+	if (r != 0) {
+		mm_log(MM_LOG_ERR, "cannot set up TLS: %s", mm_strerror(r));
+		return -1;
 	}
-	close(fd);
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	mm_log(MM_LOG_WARN, "network worker died with signal %d",
-	    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return AGENT_EXIT_FAIL;
+	pid = agent_fork_worker(m, &m->net, ctx);
+	/* the worker has its copy of the enrolment token */
+	mm_wipe(m->boot.token, sizeof(m->boot.token));
+	return pid;
+}
+
+static pid_t
+agent_spawn_admin(struct agent_monitor *m)
+{
+	SSL_CTX *ctx = NULL;
+	char cn[80];
+	int r;
+
+	if (m->web_fd >= 0) {
+		snprintf(cn, sizeof(cn), "%s", m->boot.device_id[0] != '\0' ?
+		    m->boot.device_id : "mamori-device");
+		if ((r = mm_keystore_web_ctx(m->ks, cn, &ctx)) != 0) {
+			mm_log(MM_LOG_ERR, "admin page TLS: %s", mm_strerror(r));
+			return -1;
+		}
+	}
+	return agent_fork_worker(m, &m->adm, ctx);
 }
 
 /* Jittered exponential back-off: a fleet restarting together must not
  * hammer the server in step. */
 static void
-agent_backoff(unsigned *failures)
+agent_backoff(struct agent_child *c)
 {
-	uint32_t ms = mm_backoff_ms((*failures)++, 1000, 1000,
+	uint32_t ms = mm_backoff_ms(c->failures++, 1000, 1000,
 	    AGENT_BACKOFF_MAX * 1000);
 
-	mm_log(MM_LOG_INFO, "restarting network worker in %ums", ms);
-	for (; ms > 0 && !agent_stop; ms -= ms > 200 ? 200 : ms)
-		mm_sleep_ms(ms > 200 ? 200 : ms);
+	mm_log(MM_LOG_INFO, "restarting %s in %ums", c->name, ms);
+	c->due_ms = mm_now_ms() + ms;
+}
+
+static void
+agent_start(struct agent_monitor *m, struct agent_child *c, int *err)
+{
+	pid_t pid;
+	int r;
+
+	if (c == &m->net) {
+		if ((r = agent_prepare(m)) != 0) {
+			*err = r;
+			agent_stop = 1;
+			return;
+		}
+		pid = agent_spawn_net(m);
+	} else
+		pid = agent_spawn_admin(m);
+	if (pid < 0) {
+		agent_backoff(c);
+		return;
+	}
+	c->pid = pid;
+	c->due_ms = 0;
+}
+
+/* A child ended with status; decides when it starts again. */
+static void
+agent_reaped(struct agent_monitor *m, struct agent_child *c, int status)
+{
+	int code = AGENT_EXIT_FAIL;
+
+	c->pid = 0;
+	agent_close_fd(&c->fd);
+	if (WIFEXITED(status))
+		code = WEXITSTATUS(status);
+	else
+		mm_log(MM_LOG_WARN, "%s died with signal %d", c->name,
+		    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	if (agent_stop)
+		return;
+	if (c == &m->net && code == AGENT_EXIT_STOP) {
+		agent_stop = 1;
+		return;
+	}
+	if (code == AGENT_EXIT_RESTART) {
+		c->failures = 0;
+		c->due_ms = mm_now_ms();
+		return;
+	}
+	agent_backoff(c);
+}
+
+static void
+agent_reap(struct agent_monitor *m)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->net.pid)
+			agent_reaped(m, &m->net, status);
+		else if (pid == m->adm.pid)
+			agent_reaped(m, &m->adm, status);
+	}
+}
+
+/* Serves both workers until asked to stop. */
+static void
+agent_loop(struct agent_monitor *m, int *err)
+{
+	struct agent_child *kids[2] = { &m->net, &m->adm };
+	struct pollfd pfd[2];
+	int i, n, r;
+
+	while (!agent_stop) {
+		for (i = 0; i < 2; i++)
+			if (kids[i]->pid == 0 && kids[i]->due_ms != 0 &&
+			    mm_now_ms() >= kids[i]->due_ms)
+				agent_start(m, kids[i], err);
+		for (i = n = 0; i < 2; i++) {
+			pfd[i].fd = kids[i]->fd;	/* negative: ignored */
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+			n++;
+		}
+		if (poll(pfd, (nfds_t)n, 200) > 0) {
+			for (i = 0; i < 2; i++) {
+				if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0 ||
+				    kids[i]->fd < 0)
+					continue;
+				r = agent_priv_serve(m, kids[i]);
+				if (r == AGENT_PROTO_VIOLATION) {
+					mm_log(MM_LOG_ERR, "%s broke the IPC protocol: "
+					    "killed", kids[i]->name);
+					(void)kill(kids[i]->pid, SIGKILL);
+					agent_close_fd(&kids[i]->fd);
+				} else if (r == MM_ERR_IO)
+					agent_close_fd(&kids[i]->fd);
+			}
+		}
+		agent_reap(m);
+	}
+}
+
+/* Stops both workers: SIGTERM, then SIGKILL after 5 s. */
+static void
+agent_stop_children(struct agent_monitor *m)
+{
+	struct agent_child *kids[2] = { &m->net, &m->adm };
+	int64_t until = mm_now_ms() + 5000;
+	int i, live;
+
+	for (i = 0; i < 2; i++)
+		if (kids[i]->pid > 0)
+			(void)kill(kids[i]->pid, SIGTERM);
+	for (;;) {
+		agent_reap(m);
+		for (i = live = 0; i < 2; i++)
+			live += kids[i]->pid > 0;
+		if (live == 0)
+			break;
+		if (mm_now_ms() > until) {
+			for (i = 0; i < 2; i++)
+				if (kids[i]->pid > 0)
+					(void)kill(kids[i]->pid, SIGKILL);
+			until = INT64_MAX;
+		}
+		mm_sleep_ms(50);
+	}
+	agent_close_fd(&m->net.fd);
+	agent_close_fd(&m->adm.fd);
 }
 
 int
@@ -394,12 +875,14 @@ agent_monitor_run(const struct agent_conf *c)
 {
 	struct agent_monitor m;
 	struct sigaction sa;
-	unsigned failures = 0;
-	int r, code, fd;
-	pid_t pid;
+	int r = MM_OK;
 
 	memset(&m, 0, sizeof(m));
 	m.conf = c;
+	m.net = (struct agent_child){ AGENT_W_NET, "network worker", 0, -1, 0, 1,
+	    0, 0 };
+	m.adm = (struct agent_child){ AGENT_W_ADMIN, "admin worker", 0, -1, 0, 0,
+	    0, 0 };
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = agent_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -408,22 +891,18 @@ agent_monitor_run(const struct agent_conf *c)
 	if ((r = mm_keystore_open(c->state_dir, &m.ks)) != 0)
 		return r;
 	agent_boot_ids(&m.boot);
-	while (!agent_stop) {
-		if ((r = agent_prepare(&m)) != 0)
-			break;
-		if ((pid = agent_spawn(&m, &fd)) < 0) {
-			agent_backoff(&failures);
-			continue;
-		}
-		code = agent_supervise(&m, pid, fd);
-		if (agent_stop || code == AGENT_EXIT_STOP)
-			break;
-		if (code == AGENT_EXIT_RESTART) {
-			failures = 0;
-			continue;
-		}
-		agent_backoff(&failures);
-	}
+	/* the device id (for the password rules and the page's name) */
+	if ((r = agent_prepare(&m)) != 0)
+		goto out;
+	agent_admin_setup(&m);
+	if (m.auth != NULL && (m.web_fd >= 0 || m.ctl_fd >= 0))
+		m.adm.due_ms = 1;
+	agent_loop(&m, &r);
+ out:
+	agent_stop_children(&m);
+	agent_close_fd(&m.web_fd);
+	agent_close_fd(&m.ctl_fd);
+	mm_auth_free(m.auth);
 	mm_keystore_free(m.ks);
 	mm_wipe(&m.boot, sizeof(m.boot));
 	mm_log(MM_LOG_NOTICE, "mamori-agent stopped");

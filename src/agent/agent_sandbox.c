@@ -40,6 +40,22 @@ static const int agent_sandbox_allowed[] = {
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),
 };
 
+/* The admin worker serves sockets the monitor opened: it accepts, polls
+ * with epoll and checks peer credentials; it needs no connect or bind.  Its
+ * list is the common part of the one above plus these. */
+static const int agent_sandbox_admin_extra[] = {
+	SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(epoll_create1),
+	SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+};
+
+/* Calls of the network worker's list the admin worker never makes. */
+static int
+agent_sandbox_net_only(int sys)
+{
+	return sys == SCMP_SYS(connect) || sys == SCMP_SYS(bind) ||
+	    sys == SCMP_SYS(socketpair) || sys == SCMP_SYS(pipe2);
+}
+
 /* One rule with one argument comparison (spelled out in full: the
  * library's initialiser macros leave fields implicit, which -Werror
  * refuses under clang). */
@@ -53,7 +69,7 @@ agent_sandbox_allow_arg(scmp_filter_ctx f, int sys, unsigned arg,
 }
 
 int
-agent_sandbox_enter(void)
+agent_sandbox_enter(int admin)
 {
 	scmp_filter_ctx f;
 	size_t i;
@@ -61,13 +77,22 @@ agent_sandbox_enter(void)
 
 #ifdef AGENT_SANITIZED
 	/* The sanitizer runtime needs calls a production filter refuses. */
-	mm_log(MM_LOG_NOTICE, "sanitizer build: network worker runs without seccomp");
+	mm_log(MM_LOG_NOTICE, "sanitizer build: %s runs without seccomp",
+	    admin ? "admin worker" : "network worker");
 	return MM_OK;
 #endif
 	if ((f = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
 		return MM_ERR_ALLOC;
-	for (i = 0; i < sizeof(agent_sandbox_allowed) / sizeof(agent_sandbox_allowed[0]); i++)
+	for (i = 0; i < sizeof(agent_sandbox_allowed) / sizeof(agent_sandbox_allowed[0]); i++) {
+		if (admin && agent_sandbox_net_only(agent_sandbox_allowed[i]))
+			continue;
 		if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, agent_sandbox_allowed[i], 0)) != 0)
+			goto fail;
+	}
+	for (i = 0; admin && i < sizeof(agent_sandbox_admin_extra) /
+	    sizeof(agent_sandbox_admin_extra[0]); i++)
+		if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW,
+		    agent_sandbox_admin_extra[i], 0)) != 0)
 			goto fail;
 	/* sockets: only the families a reconnect and a name look-up need */
 	if ((rc = agent_sandbox_allow_arg(f, SCMP_SYS(socket), 0, SCMP_CMP_EQ,
@@ -84,7 +109,8 @@ agent_sandbox_enter(void)
 	if ((rc = seccomp_load(f)) != 0)
 		goto fail;
 	seccomp_release(f);
-	mm_log(MM_LOG_INFO, "network worker sandboxed (seccomp allow-list)");
+	mm_log(MM_LOG_INFO, "%s sandboxed (seccomp allow-list)",
+	    admin ? "admin worker" : "network worker");
 	return MM_OK;
  fail:
 	mm_log(MM_LOG_ERR, "seccomp: %s", rc < 0 ? "rule rejected" : "failed");

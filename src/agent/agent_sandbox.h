@@ -7,7 +7,9 @@
 #ifndef AGENT_SANDBOX_H
 #define AGENT_SANDBOX_H
 
-/* MM_OK, or an error if the filter could not be installed (fatal). */
-int agent_sandbox_enter(void);
+/* MM_OK, or an error if the filter could not be installed (fatal).  admin:
+ * the admin worker's list (accepts connections, epoll; never connects or
+ * binds) instead of the network worker's. */
+int agent_sandbox_enter(int admin);
 
 #endif

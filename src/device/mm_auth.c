@@ -22,6 +22,7 @@ struct mm_auth {
 	struct mm_auth_report counts;	/* since the last report */
 	uint64_t refused_log_ms;	/* rate limit of refusal logs */
 	uint64_t refused_quiet;		/* refusals not logged since */
+	uint64_t lockouts_seen;		/* the throttle's lockout count */
 };
 
 /* Least role per op, and whether a user who must change the password may
@@ -257,6 +258,22 @@ auth_log_refusal(struct mm_auth *a, const char *src, const char *why,
 	a->refused_quiet = 0;
 }
 
+/* Counts and logs lockouts the throttle started (after a failure, or at a
+ * refusal of a source that would not wait). */
+static void
+auth_note_lockouts(struct mm_auth *a, const char *src, uint64_t now_ms)
+{
+	struct mm_throttle_stats ts;
+
+	mm_throttle_stats(a->throttle, now_ms, &ts);
+	if (ts.lockouts <= a->lockouts_seen)
+		return;
+	a->counts.lockouts += (uint32_t)(ts.lockouts - a->lockouts_seen);
+	a->lockouts_seen = ts.lockouts;
+	mm_log(MM_LOG_WARN, "%s locked out for %u s after repeated failed logins",
+	    src, a->conf.throttle.lockout_s);
+}
+
 static json_t *
 auth_login(struct mm_auth *a, const struct mm_admreq *q, uint64_t now_ms,
     int64_t wall)
@@ -272,6 +289,8 @@ auth_login(struct mm_auth *a, const struct mm_admreq *q, uint64_t now_ms,
 	v = mm_throttle_check(a->throttle, q->src, now_ms, &retry);
 	if (v != MM_THROTTLE_GO) {
 		a->counts.refused++;
+		if (v == MM_THROTTLE_LOCKED)
+			auth_note_lockouts(a, q->src, now_ms);
 		auth_log_refusal(a, q->src, v == MM_THROTTLE_LOCKED ? "locked out" :
 		    v == MM_THROTTLE_BUSY ? "too many logins" : "too soon", now_ms);
 		if (v == MM_THROTTLE_LOCKED)
@@ -287,11 +306,8 @@ auth_login(struct mm_auth *a, const struct mm_admreq *q, uint64_t now_ms,
 	    strlen(q->password));
 	if (u == NULL || r != MM_OK) {
 		a->counts.failures++;
-		if (mm_throttle_failure(a->throttle, q->src, now_ms)) {
-			a->counts.lockouts++;
-			mm_log(MM_LOG_WARN, "%s locked out after %u failed logins",
-			    q->src, a->conf.throttle.lockout_after);
-		}
+		(void)mm_throttle_failure(a->throttle, q->src, now_ms);
+		auth_note_lockouts(a, q->src, now_ms);
 		mm_log(MM_LOG_NOTICE, "failed login for %s from %s via %s",
 		    u != NULL ? u->name : "an unknown user", q->src, q->chan);
 		return auth_error("auth", "wrong user name or password");
@@ -331,7 +347,7 @@ auth_check_new(struct mm_auth *a, const struct mm_authuser *u, const char *pw)
 	struct mm_pwcontext ctx = { u->name, a->conf.model, a->conf.serial,
 	    a->conf.device_id };
 	enum mm_pwrule rule;
-	char why[160];
+	char why[160], msg[200];
 	unsigned i, keep = a->conf.policy.history;
 	json_t *o;
 
@@ -352,7 +368,8 @@ auth_check_new(struct mm_auth *a, const struct mm_authuser *u, const char *pw)
 		return NULL;
 	mm_log(MM_LOG_NOTICE, "new password for %s refused: %s", u->name,
 	    mm_pwrule_name(rule));
-	o = auth_error("policy", why);
+	snprintf(msg, sizeof(msg), "The new password %s.", why);
+	o = auth_error("policy", msg);
 	if (o != NULL && json_object_set_new(o, "rule",
 	    json_string(mm_pwrule_name(rule))) != 0) {
 		json_decref(o);
@@ -404,14 +421,15 @@ auth_passwd(struct mm_auth *a, const struct mm_admreq *q,
 	if ((v = mm_throttle_check(a->throttle, q->src, now_ms, &retry)) !=
 	    MM_THROTTLE_GO) {
 		a->counts.refused++;
+		auth_note_lockouts(a, q->src, now_ms);
 		return auth_retry(v == MM_THROTTLE_LOCKED ? "locked" : v ==
 		    MM_THROTTLE_BUSY ? "busy" : "throttled",
 		    "wait before trying again", retry);
 	}
 	if (mm_pwhash_verify(self->hash, q->old_pw, strlen(q->old_pw)) != 0) {
 		a->counts.failures++;
-		if (mm_throttle_failure(a->throttle, q->src, now_ms))
-			a->counts.lockouts++;
+		(void)mm_throttle_failure(a->throttle, q->src, now_ms);
+		auth_note_lockouts(a, q->src, now_ms);
 		mm_log(MM_LOG_NOTICE, "password change for %s refused: wrong "
 		    "current password (from %s)", target->name, q->src);
 		return auth_error("auth", "the current password is wrong");

@@ -31,6 +31,7 @@ struct mm_th_entry {
 	uint64_t locked_until_ms;
 	uint64_t last_attempt_ms;	/* last GO or failure */
 	unsigned failures;		/* within the window */
+	unsigned waits;			/* refused for coming too soon */
 	uint32_t prev, next;		/* in lru, locked or the free list */
 	uint8_t locked;
 	uint8_t attempted;		/* last_attempt_ms is set */
@@ -228,14 +229,14 @@ mm_th_age(struct mm_throttle *t, uint32_t ix, uint64_t now_ms)
 		mm_th_unlink(t, &t->locked, ix);
 		e->locked = 0;
 		e->locked_until_ms = 0;
-		e->failures = 0;
+		e->failures = e->waits = 0;
 		e->not_before_ms = 0;
 		mm_th_append(t, &t->lru, ix);
 		return;
 	}
 	if (e->failures > 0 && mm_th_sub(now_ms, e->last_failure_ms) >
 	    (uint64_t)t->c.window_s * 1000) {
-		e->failures = 0;
+		e->failures = e->waits = 0;
 		e->not_before_ms = 0;
 	}
 }
@@ -310,6 +311,7 @@ mm_throttle_defaults(struct mm_throttle_conf *c)
 	c->global_failures = 100;
 	c->global_delay_ms = 2000;
 	c->max_sources = 4096;
+	c->impatient_after = 20;
 }
 
 int
@@ -361,6 +363,21 @@ mm_throttle_free(struct mm_throttle *t)
 	mm_freezero(t, sizeof(*t));
 }
 
+/* Starts the lockout of unlocked entry ix. */
+static void
+mm_th_lock(struct mm_throttle *t, uint32_t ix, uint64_t now_ms)
+{
+	struct mm_th_entry *e = &t->e[ix];
+
+	mm_th_unlink(t, &t->lru, ix);
+	e->locked = 1;
+	e->locked_until_ms = now_ms + (uint64_t)t->c.lockout_s * 1000;
+	e->not_before_ms = 0;
+	e->waits = 0;
+	mm_th_append(t, &t->locked, ix);
+	t->n_lockouts++;
+}
+
 enum mm_throttle_verdict
 mm_throttle_check(struct mm_throttle *t, const char *source, uint64_t now_ms,
     uint64_t *retry_ms)
@@ -385,6 +402,14 @@ mm_throttle_check(struct mm_throttle *t, const char *source, uint64_t now_ms,
 		goto refuse;
 	}
 	if (e != NULL && now_ms < e->not_before_ms) {
+		/* told to wait and came back anyway, again and again: no person
+		 * at a login form does that */
+		if (t->c.impatient_after != 0 && ++e->waits >= t->c.impatient_after) {
+			mm_th_lock(t, ix, now_ms);
+			v = MM_THROTTLE_LOCKED;
+			wait = e->locked_until_ms - now_ms;
+			goto refuse;
+		}
 		v = MM_THROTTLE_WAIT;
 		wait = e->not_before_ms - now_ms;
 		goto refuse;
@@ -446,12 +471,7 @@ mm_throttle_failure(struct mm_throttle *t, const char *source, uint64_t now_ms)
 		e->failures++;
 	e->last_failure_ms = now_ms;
 	if (e->failures >= t->c.lockout_after) {
-		mm_th_unlink(t, &t->lru, ix);
-		e->locked = 1;
-		e->locked_until_ms = now_ms + (uint64_t)t->c.lockout_s * 1000;
-		e->not_before_ms = 0;
-		mm_th_append(t, &t->locked, ix);
-		t->n_lockouts++;
+		mm_th_lock(t, ix, now_ms);
 		return 1;
 	}
 	if (e->failures > t->c.free_failures) {

@@ -7,7 +7,10 @@
  * source is locked for lockout_s.  Globally: at most verify_per_s password
  * verifications per second (a token bucket), and once failures from all
  * sources exceed global_failures in one minute every source must wait at
- * least global_delay_ms between attempts.  Refusing costs no hashing, so an
+ * least global_delay_ms between attempts.  A source that keeps coming back
+ * while told to wait is locked at once after impatient_after such
+ * refusals: a person retries a few times, a script thousands.
+ * Refusing costs no hashing, so an
  * attack from one source does not keep another from logging in.
  *
  * Sources are opaque strings (e.g. "ip:192.0.2.7", "local:uid=0") of at
@@ -35,6 +38,9 @@ struct mm_throttle_conf {
 	unsigned global_failures;	/* per minute, default 100 */
 	unsigned global_delay_ms;	/* default 2000 */
 	size_t max_sources;		/* default 4096 */
+	unsigned impatient_after;	/* lock a source refused this many times
+					 * for coming back before its delay ran
+					 * out; 0 = never; default 20 */
 };
 
 enum mm_throttle_verdict {

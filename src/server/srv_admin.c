@@ -1,16 +1,23 @@
-/* srv_admin.c - revocation, bundles and listings. */
+/* srv_admin.c - revocation, bundles, credential resets and listings. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "common/mm_alloc.h"
+#include "common/mm_crypto.h"
 #include "common/mm_err.h"
 #include "common/mm_file.h"
 #include "common/mm_log.h"
 #include "server/srv_admin.h"
 #include "server/srv_broker.h"
 #include "server/srv_ca.h"
+#include "server/srv_cmd.h"
 
 /* The broker loads the CRL only at start and refuses every client once its
  * nextUpdate passes, so it is long-lived; revocations rewrite it at once. */
@@ -187,8 +194,14 @@ srv_admin_print_rows(struct srv_db *db, FILE *out, const char *sql)
 void
 srv_admin_list_devices(struct srv_db *db, FILE *out)
 {
+	/* cred: initial, set, none or unknown (never reported); maint_until
+	 * only while maintenance mode is on */
 	srv_admin_print_rows(db, out, "SELECT id, serial, model, state, fw_version,"
-	    " last_seen, location, admin_contact FROM devices ORDER BY serial");
+	    " last_seen, coalesce(cred_state, 'unknown') AS cred,"
+	    " CASE WHEN maint_until >"
+	    " CAST(strftime('%s','now') AS INTEGER) THEN maint_until"
+	    " ELSE '' END AS maint_until, location, admin_contact FROM devices"
+	    " ORDER BY serial");
 }
 
 void
@@ -210,4 +223,266 @@ srv_admin_list_commands(struct srv_db *db, FILE *out)
 {
 	srv_admin_print_rows(db, out, "SELECT id, device_id, name, args, counter,"
 	    " status, result FROM commands ORDER BY id");
+}
+
+/*
+ * Credential reset (decision 0007).  The key pair that receives the
+ * device's sealed answer lives in <dir>/server/credreset/<device-id>.key:
+ * two lines of hex, the X25519 secret key and its public key, mode 0600 in
+ * a 0700 directory.  A newer reset of the same device replaces the file,
+ * as the device's newer secret replaces the older one.
+ */
+#define SRV_CRED_KEY_TEXT (4 * MM_BOX_SK_LEN + 2)
+
+static int
+srv_admin_cred_path(const struct srv_conf *c, const char *devid, char *out,
+    size_t outsz)
+{
+	char rel[64];
+
+	if (!mm_devid_valid(devid))
+		return MM_ERR_INVALID_ARG;
+	snprintf(rel, sizeof(rel), "server/credreset/%s.key", devid);
+	return srv_conf_path(c, rel, out, outsz);
+}
+
+static int
+srv_admin_cred_mkdir(const struct srv_conf *c)
+{
+	char dir[SRV_PATH_MAX + 32];
+	int r;
+
+	if ((r = srv_conf_path(c, "server", dir, sizeof(dir))) != 0 ||
+	    (r = mm_file_mkdir(dir, 0700)) != 0 ||
+	    (r = srv_conf_path(c, "server/credreset", dir, sizeof(dir))) != 0 ||
+	    (r = mm_file_mkdir(dir, 0700)) != 0)
+		return r;
+	return chmod(dir, 0700) == 0 ? MM_OK : MM_ERR_IO;
+}
+
+static int
+srv_admin_cred_write_key(const char *path, const uint8_t pk[MM_BOX_PK_LEN],
+    const uint8_t sk[MM_BOX_SK_LEN])
+{
+	char text[SRV_CRED_KEY_TEXT + 1];
+	int r;
+
+	mm_hex_encode(text, sk, MM_BOX_SK_LEN);
+	text[2 * MM_BOX_SK_LEN] = '\n';
+	mm_hex_encode(text + 2 * MM_BOX_SK_LEN + 1, pk, MM_BOX_PK_LEN);
+	text[SRV_CRED_KEY_TEXT - 1] = '\n';
+	r = mm_file_write_atomic(path, text, SRV_CRED_KEY_TEXT, 0600);
+	mm_wipe(text, sizeof(text));
+	return r;
+}
+
+/* pkhex gets the public key as hex (it is in the command's args). */
+static int
+srv_admin_cred_read_key(const char *path, uint8_t sk[MM_BOX_SK_LEN],
+    char pkhex[2 * MM_BOX_PK_LEN + 1])
+{
+	uint8_t pk[MM_BOX_PK_LEN];
+	char *text = NULL;
+	size_t n;
+	int r;
+
+	if ((r = mm_file_read(path, 4 * SRV_CRED_KEY_TEXT, &text, &n)) != 0)
+		return r;
+	r = MM_ERR_CORRUPT;
+	if (n == SRV_CRED_KEY_TEXT && text[2 * MM_BOX_SK_LEN] == '\n' &&
+	    text[n - 1] == '\n') {
+		text[2 * MM_BOX_SK_LEN] = text[n - 1] = '\0';
+		if (mm_hex_decode(pk, sizeof(pk), text + 2 * MM_BOX_SK_LEN + 1) == 0 &&
+		    mm_hex_decode(sk, MM_BOX_SK_LEN, text) == 0) {
+			mm_hex_encode(pkhex, pk, sizeof(pk));
+			r = MM_OK;
+		}
+	}
+	mm_freezero(text, n + 1);
+	return r;
+}
+
+int
+srv_admin_cred_reset(const struct srv_conf *c, struct srv_db *db,
+    const char *devid, const char *user, int64_t *cmd_id)
+{
+	uint8_t pk[MM_BOX_PK_LEN], sk[MM_BOX_SK_LEN];
+	char path[SRV_PATH_MAX + 64], pkhex[2 * MM_BOX_PK_LEN + 1];
+	char args[2 * MM_BOX_PK_LEN + SRV_CMD_USER_MAX + 32];
+	int64_t id;
+	int r;
+
+	if (!srv_cmd_user_valid(user))
+		return MM_ERR_INVALID_ARG;
+	if ((r = srv_admin_cred_path(c, devid, path, sizeof(path))) != 0 ||
+	    (r = srv_admin_cred_mkdir(c)) != 0 ||
+	    (r = mm_box_keypair(pk, sk)) != 0)
+		return r;
+	mm_hex_encode(pkhex, pk, sizeof(pk));
+	snprintf(args, sizeof(args), "{\"user\":\"%s\",\"pub\":\"%s\"}", user,
+	    pkhex);
+	/* the command becomes visible to the server only with its key on disk */
+	if ((r = srv_db_begin(db)) != 0)
+		goto out;
+	if ((r = srv_cmd_queue(db, devid, "cred_reset", args, &id)) != 0 ||
+	    (r = srv_admin_cred_write_key(path, pk, sk)) != 0 ||
+	    (r = srv_db_commit(db)) != 0) {
+		srv_db_rollback(db);
+		goto out;
+	}
+	mm_log(MM_LOG_NOTICE, "credential reset of %s on %s queued as command "
+	    "%lld", user, devid, (long long)id);
+	*cmd_id = id;
+ out:
+	mm_wipe(sk, sizeof(sk));
+	return r;
+}
+
+/* Our command among the device's cred_reset commands: the newest one that
+ * carries our public key. */
+static int
+srv_admin_cred_find(struct srv_db *db, const char *devid, const char *pkhex,
+    sqlite3_stmt **out)
+{
+	sqlite3_stmt *st;
+	json_t *args, *pub;
+	int r, rc, match;
+
+	if ((r = srv_db_prepare(db, "SELECT id, status, result, result_sealed,"
+	    " args FROM commands WHERE device_id = ? AND name = 'cred_reset'"
+	    " ORDER BY id DESC", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, devid, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		args = json_loads((const char *)sqlite3_column_text(st, 4),
+		    JSON_REJECT_DUPLICATES, NULL);
+		pub = json_object_get(args, "pub");
+		match = json_is_string(pub) &&
+		    strcmp(json_string_value(pub), pkhex) == 0;
+		json_decref(args);
+		if (match) {
+			*out = st;
+			return MM_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? MM_ERR_NOT_FOUND : MM_ERR_DB;
+}
+
+/* Opens the sealed answer of the row st points at; checks it is a secret
+ * that can be shown: printable ASCII without spaces. */
+static int
+srv_admin_cred_unseal(sqlite3_stmt *st, const char *devid,
+    const uint8_t sk[MM_BOX_SK_LEN], const char *pkhex,
+    char secret[SRV_CRED_SECRET_MAX + 1])
+{
+	uint8_t sealed[SRV_CRED_SECRET_MAX + MM_SEAL_OVERHEAD];
+	uint8_t pk[MM_BOX_PK_LEN], plain[SRV_CRED_SECRET_MAX];
+	const char *status = (const char *)sqlite3_column_text(st, 1);
+	const char *hex = (const char *)sqlite3_column_text(st, 3);
+	long long id = (long long)sqlite3_column_int64(st, 0);
+	size_t n, i;
+	int r;
+
+	if (strcmp(status, "pending") == 0 || strcmp(status, "sent") == 0) {
+		mm_log(MM_LOG_ERR, "command %lld (cred_reset of %s) is %s: no "
+		    "answer yet; try again once `commands` shows it ok", id,
+		    devid, status);
+		return MM_ERR_STATE;
+	}
+	if (strcmp(status, "ok") != 0 || hex == NULL) {
+		mm_log(MM_LOG_ERR, "command %lld (cred_reset of %s) ended %s "
+		    "without a secret: %s", id, devid, status,
+		    (const char *)sqlite3_column_text(st, 2));
+		return MM_ERR_STATE;
+	}
+	n = strlen(hex) / 2;
+	if (n <= MM_SEAL_OVERHEAD || n > sizeof(sealed) ||
+	    mm_hex_decode(sealed, n, hex) != 0 ||
+	    mm_hex_decode(pk, sizeof(pk), pkhex) != 0)
+		return MM_ERR_FORMAT;
+	if ((r = mm_seal_open(plain, sealed, n, pk, sk)) != 0) {
+		mm_log(MM_LOG_ERR, "command %lld: the answer of %s does not open "
+		    "with the stored key", id, devid);
+		return r;
+	}
+	n -= MM_SEAL_OVERHEAD;
+	for (i = 0; i < n; i++)
+		if (plain[i] <= 0x20 || plain[i] >= 0x7f)
+			break;
+	if (i == n) {
+		memcpy(secret, plain, n);
+		secret[n] = '\0';
+	} else {
+		mm_log(MM_LOG_ERR, "command %lld: the answer of %s is not a "
+		    "printable secret", id, devid);
+		r = MM_ERR_FORMAT;
+	}
+	mm_wipe(plain, sizeof(plain));
+	return r;
+}
+
+int
+srv_admin_cred_open(const struct srv_conf *c, struct srv_db *db,
+    const char *devid, char secret[SRV_CRED_SECRET_MAX + 1],
+    char user[SRV_CMD_USER_MAX + 1])
+{
+	char path[SRV_PATH_MAX + 64], pkhex[2 * MM_BOX_PK_LEN + 1];
+	char s[SRV_CRED_SECRET_MAX + 1];
+	uint8_t sk[MM_BOX_SK_LEN];
+	sqlite3_stmt *st = NULL;
+	json_t *args = NULL, *u;
+	int r;
+
+	if ((r = srv_admin_cred_path(c, devid, path, sizeof(path))) != 0)
+		return r;
+	if ((r = srv_admin_cred_read_key(path, sk, pkhex)) != 0) {
+		if (r == MM_ERR_NOT_FOUND)
+			mm_log(MM_LOG_ERR, "no credential-reset key for %s: run "
+			    "`device cred-reset` first (a secret is shown only "
+			    "once; its key is then deleted)", devid);
+		return r;
+	}
+	if ((r = srv_admin_cred_find(db, devid, pkhex, &st)) != 0) {
+		if (r == MM_ERR_NOT_FOUND)
+			mm_log(MM_LOG_ERR, "no cred_reset command of %s matches "
+			    "the stored key", devid);
+		goto out;
+	}
+	if ((r = srv_admin_cred_unseal(st, devid, sk, pkhex, s)) != 0)
+		goto out;
+	args = json_loads((const char *)sqlite3_column_text(st, 4),
+	    JSON_REJECT_DUPLICATES, NULL);
+	u = json_object_get(args, "user");
+	if (!json_is_string(u) || !srv_cmd_user_valid(json_string_value(u))) {
+		r = MM_ERR_FORMAT;
+		goto out;
+	}
+	memcpy(secret, s, strlen(s) + 1);
+	snprintf(user, SRV_CMD_USER_MAX + 1, "%s", json_string_value(u));
+ out:
+	json_decref(args);
+	sqlite3_finalize(st);
+	mm_wipe(s, sizeof(s));
+	mm_wipe(sk, sizeof(sk));
+	return r;
+}
+
+int
+srv_admin_cred_forget(const struct srv_conf *c, const char *devid)
+{
+	char path[SRV_PATH_MAX + 64], dir[SRV_PATH_MAX + 32];
+	int fd, r;
+
+	if ((r = srv_admin_cred_path(c, devid, path, sizeof(path))) != 0 ||
+	    (r = srv_conf_path(c, "server/credreset", dir, sizeof(dir))) != 0)
+		return r;
+	if (unlink(path) != 0)
+		return errno == ENOENT ? MM_ERR_NOT_FOUND : MM_ERR_IO;
+	/* the removal must survive a crash, or the secret could be shown again */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return MM_ERR_IO;
+	r = fsync(fd) == 0 ? MM_OK : MM_ERR_IO;
+	close(fd);
+	return r;
 }

@@ -13,6 +13,16 @@ srv_severity_name(enum srv_severity sev)
 	}
 }
 
+static int
+srv_severity_rank(enum srv_severity sev)
+{
+	switch (sev) {
+	case SRV_SEV_CRITICAL: return 2;
+	case SRV_SEV_WARNING: return 1;
+	default: return 0;
+	}
+}
+
 int
 srv_alert_raise(struct srv_db *db, const char *device_id, const char *kind,
     enum srv_severity sev, const char *reqs, const char *detail)
@@ -24,14 +34,20 @@ srv_alert_raise(struct srv_db *db, const char *device_id, const char *kind,
 	mm_log(sev == SRV_SEV_INFO ? MM_LOG_NOTICE : MM_LOG_WARN,
 	    "ALERT %s %s device=%s: %s", srv_severity_name(sev), kind, device_id,
 	    detail);
+	/* a repeat may be worse than the first (local_bruteforce): the
+	 * severity goes up, never down */
 	if ((r = srv_db_prepare(db, "UPDATE alerts SET count = count + 1,"
-	    " last_seen = ?, detail = ? WHERE device_id = ? AND kind = ?"
+	    " last_seen = ?, detail = ?, severity = CASE WHEN ? > (CASE severity"
+	    " WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END)"
+	    " THEN ? ELSE severity END WHERE device_id = ? AND kind = ?"
 	    " AND status != 'resolved'", &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_text(st, 2, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, srv_severity_rank(sev));
+	sqlite3_bind_text(st, 4, srv_severity_name(sev), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, kind, -1, SQLITE_STATIC);
 	r = srv_db_step_done(db, st);
 	sqlite3_finalize(st);
 	if (r != 0 || sqlite3_changes(srv_db_handle(db)) > 0)

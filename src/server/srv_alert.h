@@ -1,7 +1,8 @@
 /*
  * srv_alert.h - fleet alerts: stored with a lifecycle (open, acknowledged,
  * resolved) and de-duplicated: a repeat of an open alert of the same kind
- * for the same device raises its hit count instead of a new row.
+ * for the same device raises its hit count instead of a new row, replaces
+ * its detail and raises (never lowers) its severity.
  */
 #ifndef SRV_ALERT_H
 #define SRV_ALERT_H

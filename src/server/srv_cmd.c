@@ -5,10 +5,70 @@
 #include <jansson.h>
 
 #include "common/mm_alloc.h"
+#include "common/mm_crypto.h"
 #include "common/mm_err.h"
 #include "common/mm_log.h"
 #include "proto/mm_cmd.h"
 #include "server/srv_cmd.h"
+
+int
+srv_cmd_user_valid(const char *s)
+{
+	size_t i;
+
+	/* the device's rule for local user names (mm_user_name_valid) */
+	if (s == NULL || s[0] < 'a' || s[0] > 'z')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= SRV_CMD_USER_MAX)
+			return 0;
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+srv_cmd_hex_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (strlen(s) != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/*
+ * Arguments of the commands of decision 0007, checked as the device will:
+ * exactly these keys.  Other names pass unchecked (their agents judge).
+ */
+static int
+srv_cmd_args_valid(const char *name, json_t *j)
+{
+	json_t *v;
+
+	if (strcmp(name, "maintenance") == 0) {
+		v = json_object_get(j, "minutes");
+		return json_object_size(j) == 1 && json_is_integer(v) &&
+		    json_integer_value(v) >= 0 &&
+		    json_integer_value(v) <= SRV_CMD_MAINT_MAX_MIN;
+	}
+	if (strcmp(name, "cred_reset") == 0) {
+		v = json_object_get(j, "pub");
+		if (json_object_size(j) != 2 || !json_is_string(v) ||
+		    !srv_cmd_hex_valid(json_string_value(v), 2 * MM_BOX_PK_LEN))
+			return 0;
+		v = json_object_get(j, "user");
+		return json_is_string(v) &&
+		    strlen(json_string_value(v)) == json_string_length(v) &&
+		    srv_cmd_user_valid(json_string_value(v));
+	}
+	return 1;
+}
 
 int
 srv_cmd_queue(struct srv_db *db, const char *devid, const char *name,
@@ -27,7 +87,7 @@ srv_cmd_queue(struct srv_db *db, const char *devid, const char *name,
 	    strlen(name) >= sizeof(probe.name))
 		return MM_ERR_FORMAT;
 	if ((j = json_loads(args, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
-	    !json_is_object(j)) {
+	    !json_is_object(j) || !srv_cmd_args_valid(name, j)) {
 		json_decref(j);
 		return MM_ERR_FORMAT;
 	}

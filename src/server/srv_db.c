@@ -76,6 +76,16 @@ static const char *const srv_db_migrations[] = {
 	"CREATE TABLE server_stats ("
 	"  name TEXT PRIMARY KEY,"
 	"  value INTEGER NOT NULL);",
+
+	/* 2: local authentication summary and sealed command results
+	 * (decision 0007) */
+	"ALTER TABLE devices ADD COLUMN cred_state TEXT"
+	"  CHECK (cred_state IN ('initial','set','none'));"
+	"ALTER TABLE devices ADD COLUMN maint_until INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE devices ADD COLUMN auth_failures INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE devices ADD COLUMN auth_refused INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE devices ADD COLUMN auth_lockouts INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE commands ADD COLUMN result_sealed TEXT;",
 };
 
 #define SRV_DB_VERSION \
@@ -165,8 +175,14 @@ srv_db_user_version(struct srv_db *db, int *out)
 	return r;
 }
 
+int
+srv_db_schema(struct srv_db *db, int *out)
+{
+	return srv_db_user_version(db, out);
+}
+
 static int
-srv_db_migrate(struct srv_db *db)
+srv_db_migrate(struct srv_db *db, int target)
 {
 	char sql[64];
 	int v, r;
@@ -178,7 +194,7 @@ srv_db_migrate(struct srv_db *db)
 		    v, SRV_DB_VERSION);
 		return MM_ERR_UNSUPPORTED;
 	}
-	for (; v < SRV_DB_VERSION; v++) {
+	for (; v < target; v++) {
 		if ((r = srv_db_begin(db)) != 0)
 			return r;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
@@ -196,11 +212,20 @@ srv_db_migrate(struct srv_db *db)
 int
 srv_db_open(const char *path, int create, struct srv_db **out)
 {
+	return srv_db_open_schema(path, create, SRV_DB_VERSION, out);
+}
+
+int
+srv_db_open_schema(const char *path, int create, int schema,
+    struct srv_db **out)
+{
 	struct srv_db *db;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 	    (create ? SQLITE_OPEN_CREATE : 0);
 	int r;
 
+	if (schema < 1 || schema > SRV_DB_VERSION)
+		return MM_ERR_INVALID_ARG;
 	if ((db = mm_calloc(1, sizeof(*db))) == NULL)
 		return MM_ERR_ALLOC;
 	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
@@ -212,7 +237,7 @@ srv_db_open(const char *path, int create, struct srv_db **out)
 	sqlite3_busy_timeout(db->h, 10000);
 	if ((r = srv_db_exec(db, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")) != 0 ||
-	    (r = srv_db_migrate(db)) != 0)
+	    (r = srv_db_migrate(db, schema)) != 0)
 		goto fail;
 	(void)srv_db_changed(db);
 	*out = db;

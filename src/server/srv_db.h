@@ -14,6 +14,12 @@ struct srv_db;
 
 /* Opens (creating if create) and migrates the database at path. */
 int srv_db_open(const char *path, int create, struct srv_db **out);
+/* Tests: like srv_db_open but migrates only up to schema version schema
+ * (1 .. current); MM_ERR_INVALID_ARG outside that range. */
+int srv_db_open_schema(const char *path, int create, int schema,
+    struct srv_db **out);
+/* The schema version of the open database (PRAGMA user_version). */
+int srv_db_schema(struct srv_db *db, int *out);
 void srv_db_close(struct srv_db *db);
 sqlite3 *srv_db_handle(struct srv_db *db);
 

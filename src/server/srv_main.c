@@ -31,6 +31,8 @@ usage(void)
 	    "       mamori-server device token <dir> <device-id> [--bundle OUTDIR]\n"
 	    "       mamori-server device revoke <dir> <device-id> [--reason R]\n"
 	    "       mamori-server device cmd <dir> <device-id> <command> [json-args]\n"
+	    "       mamori-server device cred-reset <dir> <device-id> [--user NAME]\n"
+	    "       mamori-server device cred-secret <dir> <device-id>\n"
 	    "       mamori-server device list <dir>\n"
 	    "       mamori-server alerts|commands|stats <dir>\n");
 	exit(2);
@@ -199,6 +201,55 @@ device_import(struct srv_conf *c, struct srv_db *db, int argc, char **argv)
 }
 
 static int
+device_cred_reset(struct srv_conf *c, struct srv_db *db, int argc, char **argv)
+{
+	const char *user = "admin";
+	int64_t id;
+	int r;
+
+	if (argc == 6 && strcmp(argv[4], "--user") == 0)
+		user = argv[5];
+	else if (argc != 4)
+		usage();
+	if (!srv_cmd_user_valid(user)) {
+		fprintf(stderr, "invalid user name: 1-%d of a-z 0-9 . _ -, "
+		    "starting with a letter\n", SRV_CMD_USER_MAX);
+		exit(2);
+	}
+	if ((r = srv_admin_cred_reset(c, db, argv[3], user, &id)) != 0)
+		return r;
+	printf("command=%lld queued\n"
+	    "next: once `mamori-server commands %s` shows command %lld ok, run\n"
+	    "  mamori-server device cred-secret %s %s\n"
+	    "to see the new one-time secret of %s (shown once only); it must be\n"
+	    "changed at the first login on the device.\n", (long long)id,
+	    c->dir, (long long)id, c->dir, argv[3], user);
+	return MM_OK;
+}
+
+static int
+device_cred_secret(struct srv_conf *c, struct srv_db *db, int argc, char **argv)
+{
+	char secret[SRV_CRED_SECRET_MAX + 1], user[SRV_CMD_USER_MAX + 1];
+	int r, bad;
+
+	if (argc != 4)
+		usage();
+	if ((r = srv_admin_cred_open(c, db, argv[3], secret, user)) != 0)
+		return r;
+	printf("user=%s\nsecret=%s\n", user, secret);
+	bad = fflush(stdout) != 0 || ferror(stdout);
+	mm_wipe(secret, sizeof(secret));
+	if (bad)
+		return MM_ERR_IO;	/* not shown: keep the key for a retry */
+	if ((r = srv_admin_cred_forget(c, argv[3])) != 0)
+		return r;
+	mm_log(MM_LOG_NOTICE, "one-time secret of %s on %s shown; its key is "
+	    "deleted, so it cannot be shown again", user, argv[3]);
+	return MM_OK;
+}
+
+static int
 cmd_device(int argc, char **argv)
 {
 	struct srv_db *db = NULL;
@@ -216,6 +267,10 @@ cmd_device(int argc, char **argv)
 		r = device_import(&c, db, argc, argv);
 	else if (strcmp(argv[1], "token") == 0)
 		r = device_token(&c, db, argc, argv);
+	else if (strcmp(argv[1], "cred-reset") == 0)
+		r = device_cred_reset(&c, db, argc, argv);
+	else if (strcmp(argv[1], "cred-secret") == 0)
+		r = device_cred_secret(&c, db, argc, argv);
 	else if (strcmp(argv[1], "list") == 0)
 		srv_admin_list_devices(db, stdout);
 	else if (strcmp(argv[1], "revoke") == 0 && (argc == 4 ||

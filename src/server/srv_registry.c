@@ -33,6 +33,31 @@ srv_dev_state_name(enum srv_dev_state st)
 	}
 }
 
+enum srv_cred
+srv_cred_parse(const char *s)
+{
+	if (s == NULL)
+		return SRV_CRED_UNKNOWN;
+	if (strcmp(s, "initial") == 0)
+		return SRV_CRED_INITIAL;
+	if (strcmp(s, "set") == 0)
+		return SRV_CRED_SET;
+	if (strcmp(s, "none") == 0)
+		return SRV_CRED_NONE;
+	return SRV_CRED_UNKNOWN;
+}
+
+const char *
+srv_cred_name(enum srv_cred c)
+{
+	switch (c) {
+	case SRV_CRED_INITIAL: return "initial";
+	case SRV_CRED_SET: return "set";
+	case SRV_CRED_NONE: return "none";
+	default: return NULL;
+	}
+}
+
 static uint64_t
 srv_registry_hash(const char *id)
 {
@@ -144,8 +169,8 @@ srv_registry_load(struct srv_registry *reg, struct srv_db *db)
 	struct srv_dev *d;
 	int r, rc;
 
-	if ((r = srv_db_prepare(db, "SELECT id, state, last_seen FROM devices",
-	    &st)) != 0)
+	if ((r = srv_db_prepare(db, "SELECT id, state, last_seen, cred_state,"
+	    " maint_until FROM devices", &st)) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -154,26 +179,66 @@ srv_registry_load(struct srv_registry *reg, struct srv_db *db)
 			continue;
 		if (!d->dirty)
 			d->last_seen = sqlite3_column_int64(st, 2);
+		if (!d->auth_dirty) {
+			d->cred = srv_cred_parse(
+			    (const char *)sqlite3_column_text(st, 3));
+			d->maint_until = sqlite3_column_int64(st, 4);
+		}
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? MM_OK : MM_ERR_DB;
 }
 
+/* The authentication summary of one device; counters add up, saturating. */
+static int
+srv_registry_flush_auth(struct srv_db *db, sqlite3_stmt *st,
+    const struct srv_dev *d)
+{
+	const char *cred = srv_cred_name(d->cred);
+	int r;
+
+	if (cred != NULL)
+		sqlite3_bind_text(st, 1, cred, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 2, d->maint_until);
+	sqlite3_bind_int64(st, 3, d->auth_failures);
+	sqlite3_bind_int64(st, 4, d->auth_refused);
+	sqlite3_bind_int64(st, 5, d->auth_lockouts);
+	sqlite3_bind_int64(st, 6, SRV_AUTH_COUNT_MAX);
+	sqlite3_bind_text(st, 7, d->id, -1, SQLITE_STATIC);
+	r = srv_db_step_done(db, st);
+	sqlite3_reset(st);
+	return r;
+}
+
 int
 srv_registry_flush(struct srv_registry *reg, struct srv_db *db)
 {
-	sqlite3_stmt *st;
-	size_t i, n = 0;
+	sqlite3_stmt *st = NULL, *sta = NULL;
+	size_t i, n = 0, na = 0;
 	int r;
 
 	if ((r = srv_db_begin(db)) != 0)
 		return r;
 	if ((r = srv_db_prepare(db, "UPDATE devices SET last_seen = ?"
-	    " WHERE id = ?", &st)) != 0)
+	    " WHERE id = ?", &st)) != 0 ||
+	    (r = srv_db_prepare(db, "UPDATE devices SET cred_state = ?1,"
+	    " maint_until = ?2, auth_failures = min(auth_failures + ?3, ?6),"
+	    " auth_refused = min(auth_refused + ?4, ?6),"
+	    " auth_lockouts = min(auth_lockouts + ?5, ?6) WHERE id = ?7",
+	    &sta)) != 0)
 		goto out;
 	for (i = 0; i < reg->cap && r == 0; i++) {
 		struct srv_dev *d = reg->slots[i];
-		if (d == NULL || !d->dirty)
+		if (d == NULL)
+			continue;
+		if (d->auth_dirty) {
+			if ((r = srv_registry_flush_auth(db, sta, d)) != 0)
+				break;
+			na++;
+		}
+		if (!d->dirty)
 			continue;
 		sqlite3_bind_int64(st, 1, d->last_seen);
 		sqlite3_bind_text(st, 2, d->id, -1, SQLITE_STATIC);
@@ -181,20 +246,48 @@ srv_registry_flush(struct srv_registry *reg, struct srv_db *db)
 		sqlite3_reset(st);
 		n++;
 	}
-	sqlite3_finalize(st);
 	if (r == 0)
 		r = srv_db_commit(db);
  out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(sta);
 	if (r != 0) {
 		srv_db_rollback(db);
 		return r;
 	}
-	for (i = 0; i < reg->cap; i++)
-		if (reg->slots[i] != NULL)
-			reg->slots[i]->dirty = 0;
-	if (n > 0)
-		mm_log(MM_LOG_DEBUG, "flushed last_seen of %zu devices", n);
+	for (i = 0; i < reg->cap; i++) {
+		struct srv_dev *d = reg->slots[i];
+		if (d == NULL)
+			continue;
+		d->dirty = 0;
+		d->auth_dirty = 0;
+		d->auth_failures = d->auth_refused = d->auth_lockouts = 0;
+	}
+	if (n > 0 || na > 0)
+		mm_log(MM_LOG_DEBUG, "flushed last_seen of %zu devices, "
+		    "authentication summary of %zu", n, na);
 	return MM_OK;
+}
+
+static int64_t
+srv_registry_sat_add(int64_t a, int64_t b)
+{
+	return b >= SRV_AUTH_COUNT_MAX - a ? SRV_AUTH_COUNT_MAX : a + b;
+}
+
+void
+srv_registry_auth(struct srv_dev *d, enum srv_cred cred, int64_t maint_until,
+    int64_t failures, int64_t refused, int64_t lockouts)
+{
+	if (cred == d->cred && maint_until == d->maint_until &&
+	    failures == 0 && refused == 0 && lockouts == 0)
+		return;
+	d->cred = cred;
+	d->maint_until = maint_until;
+	d->auth_failures = srv_registry_sat_add(d->auth_failures, failures);
+	d->auth_refused = srv_registry_sat_add(d->auth_refused, refused);
+	d->auth_lockouts = srv_registry_sat_add(d->auth_lockouts, lockouts);
+	d->auth_dirty = 1;
 }
 
 int

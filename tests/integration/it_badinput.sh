@@ -19,7 +19,7 @@ pub heartbeat '{"v":2,"type":"heartbeat","seq":1,"inst":"0000000000000000"}'
 pub heartbeat '{"v":1,"type":"hello","seq":1,"inst":"0000000000000000"}'
 pub heartbeat '{"v":1,"type":"heartbeat","seq":"1","inst":"0000000000000000"}'
 pub heartbeat '{"v":1,"type":"heartbeat","seq":1,"inst":"XYZ0000000000000"}'
-pub heartbeat "{\"v\":1,\"type\":\"heartbeat\",\"seq\":1,\"inst\":\"0000000000000000\",\"pad\":\"$(head -c 400 /dev/zero | tr '\0' x)\"}"
+pub heartbeat "{\"v\":1,\"type\":\"heartbeat\",\"seq\":1,\"inst\":\"0000000000000000\",\"pad\":\"$(head -c 600 /dev/zero | tr '\0' x)\"}"
 pub hello '{"v":1,"type":"hello","inst":"0000000000000000","model":"m\u0001","serial":"x","fw":"1","boot_id":"b","hb":5,"ctr":0}'
 pub cmd_result '{"v":1,"type":"cmd_result","ctr":1,"status":"maybe"}'
 pub csr '{"v":1,"type":"csr","csr":"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"}'

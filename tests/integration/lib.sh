@@ -102,3 +102,27 @@ finish() {
 	KEEP=1
 	exit 1
 }
+
+# The factory step for a device bundle: sets $secret from its label.
+factory_step() {	# statedir label
+	"$BIN/mamori-factory" --state "$1" --label "$2" --class small >"$T/factory.log" 2>&1 ||
+	    fail "factory step: $(cat "$T/factory.log")"
+	secret=$(sed -n 's/^initial password: //p' "$2")
+	[ ${#secret} = 19 ] && pass "initial secret on the label" || fail "label: $(cat "$2")"
+}
+
+# Adds settings to a bundle's agent.json: agent_json statedir '"key":value,...'
+agent_json() {
+	local esc=${2//\\/\\\\}
+	esc=${esc//\//\\/}
+	esc=${esc//&/\\&}
+	sed -i '$ s/}[[:space:]]*$/,'"$esc"'}/' "$1/agent.json"
+}
+
+# A free port for the admin page, distinct from the broker's.
+web_port() {
+	local p
+	p=$(free_port)
+	while [ "$p" = "$PORT" ] || [ "$p" = "$PROV_PORT" ]; do p=$(free_port); done
+	echo "$p"
+}

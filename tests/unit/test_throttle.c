@@ -410,17 +410,18 @@ test_truncation(void **state)
 	mm_throttle_free(t);
 }
 
-/* 10,000 attempts from one source: at most lockout_after verifications. */
-static void
-test_attack(void **state)
+/* 10,000 attempts from one source, 10 ms apart: returns how many were
+ * verified (GO); the source must end locked and another still go. */
+static unsigned
+attack(const struct mm_throttle_conf *c, unsigned *locked_at)
 {
-	struct mm_throttle *t = mk(NULL);
+	struct mm_throttle *t = mk(c);
 	struct mm_throttle_stats st;
 	enum mm_throttle_verdict v = MM_THROTTLE_GO;
 	uint64_t retry, now = T0;
 	unsigned go = 0, i;
 
-	(void)state;
+	*locked_at = 0;
 	for (i = 0; i < 10000; i++, now += 10) {
 		v = mm_throttle_check(t, A, now, &retry);
 		if (v == MM_THROTTLE_GO) {
@@ -428,15 +429,34 @@ test_attack(void **state)
 			(void)mm_throttle_failure(t, A, now);
 		} else
 			assert_true(retry > 0);
+		if (v == MM_THROTTLE_LOCKED && *locked_at == 0)
+			*locked_at = i + 1;
 	}
 	assert_int_equal(v, MM_THROTTLE_LOCKED);
-	assert_int_equal(go, 10);
 	mm_throttle_stats(t, now, &st);
-	assert_int_equal(st.failures, 10);
-	assert_int_equal(st.refused, 10000 - 10);
+	assert_int_equal(st.failures, go);
+	assert_int_equal(st.refused, 10000 - go);
 	assert_int_equal(st.lockouts, 1);
 	assert_int_equal(mm_throttle_check(t, B, now, &retry), MM_THROTTLE_GO);
 	mm_throttle_free(t);
+	return go;
+}
+
+/* A script that ignores "wait" is locked after impatient_after refusals:
+ * 3 free failures, the 4th sets a 1 s delay, 20 refusals later it is
+ * locked.  One that waits as told reaches the lockout after 10. */
+static void
+test_attack(void **state)
+{
+	struct mm_throttle_conf c;
+	unsigned at;
+
+	(void)state;
+	mm_throttle_defaults(&c);
+	assert_int_equal(attack(&c, &at), 4);
+	assert_int_equal(at, 4 + 20);
+	c.impatient_after = 0;
+	assert_int_equal(attack(&c, &at), 10);
 }
 
 static int
