@@ -50,7 +50,15 @@ for s in CAM-0001 CAM-0002 CAM-0003; do
 	    --location "Tokyo office, floor 3" --admin "facilities@example.net" \
 	    --bundle "$state/$s" 2>/dev/null | sed -n 's/^device_id=/  '"$s"' -> /p'
 	sed -i 's/"heartbeat_interval": 60/"heartbeat_interval": 5/' "$state/$s/agent.json"
+	# the factory step: a unique random administrator secret, printed on a
+	# label, kept on the device only as an Argon2id hash
+	"$bin/mamori-factory" --state "$state/$s" --label "$state/label-$s.txt" >/dev/null
+	printf '  %s label: %s\n' "$s" "$(sed -n 's/^initial password: //p' "$state/label-$s.txt")"
 done
+# CAM-0001 also serves its HTTPS admin page on loopback
+web=18443
+while ss -Hltn "sport = :$web" | grep -q .; do web=$((web + 1)); done
+sed -i '$ s/}[[:space:]]*$/,"web_port":'"$web"',"web_addr":"127.0.0.1","denylist":"'"${top//\//\\/}"'\/data\/auth\/denylist.txt"}/' "$state/CAM-0001/agent.json"
 
 say "3. First start: each agent makes its own key, enrols with its token, reconnects as itself"
 for s in CAM-0001 CAM-0002 CAM-0003; do
@@ -66,7 +74,31 @@ for s in CAM-0001 CAM-0002 CAM-0003; do
 	    "$(grep -o 'network worker runs as [^ ]*' "$state/agent-$s.log" | head -n 1)"
 done
 
-say "4. A factory run of 200 simulated devices, then 5 seconds of heartbeats over TLS"
+say "4. Local administration of CAM-0001: the initial password must be changed first"
+ctl() { "$bin/mamorictl" --socket "$state/CAM-0001/ctl.sock" --session "$state/ctl.session" "$@"; }
+secret=$(sed -n 's/^initial password: //p' "$state/label-CAM-0001.txt")
+wait_for 10 test -S "$state/CAM-0001/ctl.sock"
+echo "$secret" | ctl login admin 2>&1 | sed 's/^/  login: /'
+ctl status 2>&1 | sed 's/^/  status: /' || true
+id1=$(cat "$state/CAM-0001/device.id")
+"$bin/mamori-server" device cmd "$fleet" "$id1" set_heartbeat '{"seconds":9}' >/dev/null
+wait_for 15 sh -c "[ \"\$(sqlite3 '$fleet/mamori.db' \"SELECT status FROM commands WHERE name='set_heartbeat'\")\" = refused ]" &&
+    echo "  fleet: set_heartbeat refused by the device until the password is changed" || true
+for weak in 12345678 Password1! "$secret"; do
+	printf '%s\n%s\n%s\n' "$secret" "$weak" "$weak" | ctl passwd 2>&1 | sed "s/^/  passwd $weak: /" || true
+done
+printf '%s\n%s\n%s\n' "$secret" "Lantern-Quiet-47" "Lantern-Quiet-47" | ctl passwd | sed 's/^/  passwd: /'
+echo "Lantern-Quiet-47" | ctl login admin >/dev/null && ctl status | sed 's/^/  /'
+echo "  admin page: https://127.0.0.1:$web/ (self-signed certificate, made on the device)"
+if [ -x "$build/tests/mm_authbrute" ]; then
+	echo "  an attacker on 127.0.0.1 sends 10,000 wrong passwords to the admin page:"
+	"$build/tests/mm_authbrute" --port "$web" --count 10000 --seconds 30 | sed 's/^/    /'
+	echo "  the owner logs in from 127.0.0.2 meanwhile:"
+	"$build/tests/mm_authbrute" --port "$web" --bind 127.0.0.2 --count 1 \
+	    --password Lantern-Quiet-47 | sed 's/^/    /'
+fi
+
+say "5. A factory run of 200 simulated devices, then 5 seconds of heartbeats over TLS"
 { echo "serial,model,location,admin_contact"
   for i in $(seq -w 1 200); do echo "SENSOR-$i,env-sensor,Osaka plant,ops@example.net"; done
 } >"$state/factory.csv"
@@ -75,7 +107,7 @@ say "4. A factory run of 200 simulated devices, then 5 seconds of heartbeats ove
     --parallel 32 | sed 's/^/  /'
 "$bin/mamori-sim" run --dir "$state/sim" --seconds 5 --interval-ms 1000 | sed 's/^/  /'
 
-say "5. Signed commands: ping, change the heartbeat, re-key CAM-0001"
+say "6. Signed commands: ping, change the heartbeat, re-key CAM-0001"
 id1=$(cat "$state/CAM-0001/device.id")
 "$bin/mamori-server" device cmd "$fleet" "$id1" ping >/dev/null
 "$bin/mamori-server" device cmd "$fleet" "$id1" set_heartbeat '{"seconds":10}' >/dev/null
@@ -84,25 +116,30 @@ wait_for 20 sh -c "[ \$(sqlite3 '$fleet/mamori.db' \"SELECT count(*) FROM comman
 sql "SELECT id, name, args, counter, status FROM commands"
 sql "SELECT device_id, substr(fingerprint,1,16) AS fingerprint, datetime(not_after,'unixepoch') AS not_after FROM certificates WHERE device_id='$id1'"
 
-say "6. CAM-0002 is stolen: revoke it; the broker reloads the CRL and refuses it"
+say "7. CAM-0002 is stolen: revoke it; the broker reloads the CRL and refuses it"
 id2=$(cat "$state/CAM-0002/device.id")
 "$bin/mamori-server" device revoke "$fleet" "$id2" --reason stolen 2>&1 | grep -i "revoked\|restart" | sed 's/^/  /'
 sleep 5
 echo "  broker: $(grep -c 'certificate verify failed' "$fleet/broker/mosquitto.log") handshakes refused since"
 grep -h "cannot connect\|lost" "$state/agent-CAM-0002.log" | tail -n 1 | sed 's/^/  agent: /'
 
-say "7. Someone copies CAM-0003's key to a second box: the clone is detected"
+say "8. Someone copies CAM-0003's key to a second box: the clone is detected"
 cp -a "$state/CAM-0003" "$state/CAM-0003-clone"
 "$bin/mamori-agent" --state "$state/CAM-0003-clone" >"$state/agent-clone.log" 2>&1 &
 pids+=($!)
 wait_for 40 sh -c "sqlite3 '$fleet/mamori.db' \"SELECT 1 FROM alerts WHERE kind='clone_suspected'\" | grep -q 1" || true
+
+say "9. The owner of CAM-0001 lost the password: a pairing-like reset from the fleet"
+"$bin/mamori-server" device cred-reset "$fleet" "$id1" 2>&1 | sed 's/^/  /'
+wait_for 20 "$bin/mamori-server" device cred-secret "$fleet" "$id1" >"$state/reset.txt" 2>&1 &&
+    sed 's/^/  /' "$state/reset.txt" || echo "  no answer yet"
 
 # stop the server so its last counters are saved
 kill "${pids[0]}" 2>/dev/null || true
 wait "${pids[0]}" 2>/dev/null || true
 
 say "Fleet"
-sql "SELECT serial, state, model, location, datetime(last_seen,'unixepoch') AS last_seen FROM devices WHERE serial LIKE 'CAM%'"
+sql "SELECT serial, state, model, cred_state, location, datetime(last_seen,'unixepoch') AS last_seen FROM devices WHERE serial LIKE 'CAM%'"
 echo "  ... and $(sqlite3 "$fleet/mamori.db" "SELECT count(*) FROM devices WHERE serial LIKE 'SENSOR%' AND last_seen > 0") simulated sensors seen"
 say "Alerts"
 sql "SELECT kind, severity, count, requirements, detail FROM alerts"

@@ -36,8 +36,7 @@ struct agent_admin {
 	int epfd;
 	int ipc;
 	int ctl_fd;
-	gid_t ctl_gid;
-	uid_t owner;
+	struct agent_ctl_acl acl;
 	struct agent_ev ctl_ev;
 	struct ctl_client *clients[CTL_MAX_CLIENTS];
 	struct agent_web *web;
@@ -215,8 +214,15 @@ ctl_on_event(struct agent_ev *ev, uint32_t events)
 static int
 ctl_peer_allowed(const struct agent_admin *a, const struct ucred *cr)
 {
-	return cr->uid == 0 || cr->uid == a->owner ||
-	    (a->ctl_gid != (gid_t)-1 && cr->gid == a->ctl_gid);
+	size_t i;
+
+	if (cr->uid == 0 || cr->uid == a->acl.owner ||
+	    (a->acl.gid != (gid_t)-1 && cr->gid == a->acl.gid))
+		return 1;
+	for (i = 0; i < a->acl.nmembers; i++)
+		if (cr->uid == a->acl.members[i])
+			return 1;
+	return 0;
 }
 
 static void
@@ -278,7 +284,7 @@ ctl_expire(struct agent_admin *a, uint64_t now)
 
 int
 agent_admin_run(const struct agent_conf *c, SSL_CTX *web_ctx, int web_fd,
-    int ctl_fd, gid_t ctl_gid, uid_t owner, int ipc_fd)
+    int ctl_fd, const struct agent_ctl_acl *acl, int ipc_fd)
 {
 	struct agent_web_conf wc = AGENT_WEB_CONF_DEFAULT;
 	struct agent_admin a;
@@ -295,8 +301,7 @@ agent_admin_run(const struct agent_conf *c, SSL_CTX *web_ctx, int web_fd,
 	a.conf = c;
 	a.ipc = ipc_fd;
 	a.ctl_fd = ctl_fd;
-	a.ctl_gid = ctl_gid;
-	a.owner = owner;
+	a.acl = *acl;
 	if ((a.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		mm_fatal("epoll: %s", strerror(errno));
 	if (ctl_fd >= 0) {

@@ -29,6 +29,17 @@ struct agent_ev {
 
 struct agent_admin;
 
+/* Who may use the control socket: root, the user who started the agent,
+ * and the members of ctl_group (primary or supplementary), resolved by the
+ * monitor before the worker loses access to the user database. */
+#define AGENT_CTL_MEMBERS_MAX 32
+struct agent_ctl_acl {
+	uid_t owner;
+	gid_t gid;			/* (gid_t)-1: no group */
+	size_t nmembers;
+	uid_t members[AGENT_CTL_MEMBERS_MAX];
+};
+
 /*
  * Sends one admin request to the monitor and waits for its answer.  req is
  * an object built by the caller (op and its fields); this adds "src" and
@@ -50,10 +61,9 @@ uint64_t agent_admin_now(void);
  * Runs the admin worker (in the child, after the privilege drop); returns
  * an AGENT_EXIT_* code.  web_fd and ctl_fd are listening sockets made by
  * the monitor (-1: none; web_ctx is NULL without web_fd).  A control
- * client is served only if its peer credentials show uid 0, uid owner (the
- * user who started the agent) or primary group ctl_gid ((gid_t)-1: none).
+ * client is served only if its peer credentials (SO_PEERCRED) pass acl.
  */
 int agent_admin_run(const struct agent_conf *c, SSL_CTX *web_ctx, int web_fd,
-    int ctl_fd, gid_t ctl_gid, uid_t owner, int ipc_fd);
+    int ctl_fd, const struct agent_ctl_acl *acl, int ipc_fd);
 
 #endif

@@ -123,7 +123,7 @@ agent_conf_load(struct agent_conf *c, const char *state_dir)
 	snprintf(c->web_addr, sizeof(c->web_addr), "0.0.0.0");
 	mm_auth_defaults(&c->auth);
 	snprintf(c->auth.denylist, sizeof(c->auth.denylist),
-	    "/usr/share/mamori/denylist.txt");
+	    "%s/denylist.txt", MM_DATADIR);
 	if ((r = mm_path_join(c->ctl_socket, sizeof(c->ctl_socket), state_dir,
 	    "ctl.sock")) != 0)
 		goto out;

@@ -57,7 +57,7 @@ struct agent_monitor {
 	enum agent_mode mode;
 	struct mm_auth *auth;	/* NULL: no local accounts (no factory step) */
 	int web_fd, ctl_fd;	/* listening sockets of the admin worker */
-	gid_t ctl_gid;
+	struct agent_ctl_acl acl;	/* who may use the control socket */
 	struct agent_child net, adm;
 	struct agent_child *cur;	/* whose request is being served */
 };
@@ -576,6 +576,25 @@ agent_ctl_listen(const struct agent_conf *c, gid_t gid)
 	return fd;
 }
 
+/* The group's members by uid: the sandboxed worker cannot ask NSS. */
+static void
+agent_ctl_members(struct agent_monitor *m, const struct group *gr)
+{
+	struct passwd *pw;
+	char **name;
+
+	m->acl.gid = gr->gr_gid;
+	for (name = gr->gr_mem; *name != NULL; name++) {
+		if (m->acl.nmembers == AGENT_CTL_MEMBERS_MAX) {
+			mm_log(MM_LOG_WARN, "ctl_group %s: only the first %d members "
+			    "are allowed", gr->gr_name, AGENT_CTL_MEMBERS_MAX);
+			break;
+		}
+		if ((pw = getpwnam(*name)) != NULL)
+			m->acl.members[m->acl.nmembers++] = pw->pw_uid;
+	}
+}
+
 /* Loads the accounts and opens the admin worker's sockets.  No accounts
  * (no factory step) is not fatal: the fleet link still works, and the
  * fleet is told ("cred": "none"). */
@@ -589,7 +608,8 @@ agent_admin_setup(struct agent_monitor *m)
 	int r;
 
 	m->web_fd = m->ctl_fd = -1;
-	m->ctl_gid = (gid_t)-1;
+	m->acl.owner = getuid();
+	m->acl.gid = (gid_t)-1;
 	if (access(ac.denylist, R_OK) != 0) {
 		mm_log(MM_LOG_WARN, "password deny list %s not readable: only the "
 		    "other password rules apply", ac.denylist);
@@ -612,9 +632,9 @@ agent_admin_setup(struct agent_monitor *m)
 		if ((gr = getgrnam(c->ctl_group)) == NULL)
 			mm_log(MM_LOG_WARN, "ctl_group %s does not exist", c->ctl_group);
 		else
-			m->ctl_gid = gr->gr_gid;
+			agent_ctl_members(m, gr);
 	}
-	m->ctl_fd = agent_ctl_listen(c, m->ctl_gid);
+	m->ctl_fd = agent_ctl_listen(c, m->acl.gid);
 	if (c->web_port > 0)
 		m->web_fd = agent_web_listen(c);
 }
@@ -651,14 +671,11 @@ agent_worker_main(struct agent_monitor *m, struct agent_child *c, SSL_CTX *ctx,
     int fd, pid_t monitor)
 {
 	const struct agent_conf *conf = m->conf;
-	uid_t owner = getuid();		/* who started the agent */
-
 	agent_child_forget(m, c);
 	agent_drop_privileges(conf, monitor, c->name, c->kind == AGENT_W_ADMIN);
 	if (c->kind == AGENT_W_NET)
 		_exit(agent_net_run(conf, &m->boot, ctx, fd));
-	_exit(agent_admin_run(conf, ctx, m->web_fd, m->ctl_fd, m->ctl_gid, owner,
-	    fd));
+	_exit(agent_admin_run(conf, ctx, m->web_fd, m->ctl_fd, &m->acl, fd));
 }
 
 /* Forks worker c with its own IPC socket pair and TLS context (which

@@ -52,8 +52,8 @@ static const int agent_sandbox_admin_extra[] = {
 static int
 agent_sandbox_net_only(int sys)
 {
-	return sys == SCMP_SYS(connect) || sys == SCMP_SYS(bind) ||
-	    sys == SCMP_SYS(socketpair) || sys == SCMP_SYS(pipe2);
+	return sys == SCMP_SYS(bind) || sys == SCMP_SYS(socketpair) ||
+	    sys == SCMP_SYS(pipe2);
 }
 
 /* One rule with one argument comparison (spelled out in full: the
@@ -94,11 +94,13 @@ agent_sandbox_enter(int admin)
 		if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW,
 		    agent_sandbox_admin_extra[i], 0)) != 0)
 			goto fail;
-	/* sockets: only the families a reconnect and a name look-up need */
-	if ((rc = agent_sandbox_allow_arg(f, SCMP_SYS(socket), 0, SCMP_CMP_EQ,
-	    AF_INET, 0)) != 0 ||
-	    (rc = agent_sandbox_allow_arg(f, SCMP_SYS(socket), 0, SCMP_CMP_EQ,
-	    AF_INET6, 0)) != 0 ||
+	/* sockets: only the families a reconnect and a name look-up need;
+	 * the admin worker only AF_UNIX (syslog): it may not open network
+	 * sockets of its own, only serve those the monitor gave it */
+	if ((!admin && (rc = agent_sandbox_allow_arg(f, SCMP_SYS(socket), 0,
+	    SCMP_CMP_EQ, AF_INET, 0)) != 0) ||
+	    (!admin && (rc = agent_sandbox_allow_arg(f, SCMP_SYS(socket), 0,
+	    SCMP_CMP_EQ, AF_INET6, 0)) != 0) ||
 	    (rc = agent_sandbox_allow_arg(f, SCMP_SYS(socket), 0, SCMP_CMP_EQ,
 	    AF_UNIX, 0)) != 0)
 		goto fail;

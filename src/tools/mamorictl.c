@@ -24,7 +24,10 @@
 #include "device/mm_admin_msg.h"
 #include "device/mm_pwpolicy.h"
 
+/* the packaged configuration's socket, then the agent's built-in default
+ * (ctl.sock in the packaged state directory) */
 #define CTL_DEFAULT_SOCKET "/run/mamori-agent/ctl.sock"
+#define CTL_FALLBACK_SOCKET "/var/lib/mamori-agent/ctl.sock"
 #define CTL_TIMEOUT_S 30
 
 struct ctl {
@@ -39,6 +42,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: mamorictl [--socket PATH] [--session FILE] <command>\n"
+	    "  (socket: $MAMORI_CTL_SOCKET, else " CTL_DEFAULT_SOCKET ", else\n"
+	    "   " CTL_FALLBACK_SOCKET ")\n"
 	    "  login [USER]               log in (default user admin)\n"
 	    "  logout | whoami | status | users | diag\n"
 	    "  passwd [USER]              change your password (or, as admin, USER's)\n"
@@ -362,7 +367,9 @@ main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	c.fd = -1;
 	c.socket = getenv("MAMORI_CTL_SOCKET") != NULL ?
-	    getenv("MAMORI_CTL_SOCKET") : CTL_DEFAULT_SOCKET;
+	    getenv("MAMORI_CTL_SOCKET") : access(CTL_DEFAULT_SOCKET, F_OK) == 0 ||
+	    access(CTL_FALLBACK_SOCKET, F_OK) != 0 ? CTL_DEFAULT_SOCKET :
+	    CTL_FALLBACK_SOCKET;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
 			c.socket = argv[++i];

@@ -90,6 +90,8 @@ teardown(void **state)
 }
 
 /* Sends one request given as JSON text (from the admin worker). */
+static json_t *ask(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static json_t *
 ask(const char *fmt, ...)
 {
@@ -552,8 +554,9 @@ test_authdb_corrupt(void **state)
 {
 	struct mm_authdb db;
 	static const char *bad[] = {
-		"not json", "{}", "{\"v\":2,\"class\":\"small\",\"maintenance_until\":0,"
-		"\"users\":[]}",
+		"not json", "{}",
+		("{\"v\":2,\"class\":\"small\",\"maintenance_until\":0,"
+		"\"users\":[]}"),
 		"{\"v\":1,\"class\":\"tiny\",\"maintenance_until\":0,\"users\":[]}",
 	};
 	size_t i;

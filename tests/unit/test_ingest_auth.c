@@ -41,6 +41,8 @@ sql_exec(const char *sql)
 	assert_int_equal(srv_db_exec(db, sql), MM_OK);
 }
 
+static int64_t sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static int64_t
 sql_int(const char *fmt, ...)
 {
@@ -61,6 +63,8 @@ sql_int(const char *fmt, ...)
 }
 
 /* Text of the first column of the first row, or "(null)". */
+static const char * sql_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static const char *
 sql_text(const char *fmt, ...)
 {
@@ -96,6 +100,9 @@ insert_device(const char *id, const char *serial, const char *state)
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 }
+
+static void ingest(const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 ingest(const char *kind, const char *fmt, ...)
