@@ -43,6 +43,8 @@ struct agent_web_conf {
 	.timeout_ms = 10000, .idle_ms = 15000, .max_body = 4096 }
 
 #define AGENT_WEB_COOKIE "__Host-mamori"
+/* Room for any one response: a page of at most 65536 bytes and its head. */
+#define AGENT_WEB_OUT_MAX (65536 + 4096)
 
 struct agent_web;
 
@@ -88,5 +90,8 @@ int agent_web_source(const struct sockaddr *sa, socklen_t salen, char *out,
  */
 int agent_web_respond(struct agent_web *w, const char *src,
     const struct mm_http_req *req, struct mm_buf *out, int *close_after);
+
+/* The admin worker w forwards requests to (for agent_web_page.c). */
+struct agent_admin *agent_web_admin(const struct agent_web *w);
 
 #endif
