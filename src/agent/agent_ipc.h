@@ -27,7 +27,8 @@ enum agent_ipc_type {
 	AGENT_IPC_ADMIN = 4,
 	/* Network worker: the auth summary for the fleet -> cred u8 (0 no
 	 * accounts, 1 set, 2 initial), failures u32, refused u32, lockouts u32,
-	 * maintenance-until u64, heartbeat u32 (the interval now in force). */
+	 * maintenance-until u64, heartbeat u32 (the stored override, 0 = the
+	 * interval of agent.json). */
 	AGENT_IPC_AUTHSTAT = 5,
 	/* Network worker, from a signed command: minutes u32 -> status. */
 	AGENT_IPC_MAINT = 6,

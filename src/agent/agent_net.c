@@ -130,7 +130,7 @@ agent_net_authstat(struct agent_net *n)
 		n->aref = agent_net_add_capped(n->aref, ref);
 		n->alock = agent_net_add_capped(n->alock, lock);
 		/* a local administrator may have changed the interval */
-		if (hb >= AGENT_HB_MIN && hb <= AGENT_HB_MAX)
+		if (hb <= AGENT_HB_MAX)
 			n->boot->state.heartbeat_interval = (int)hb;
 	}
 	mm_buf_free(req);

@@ -46,6 +46,7 @@ struct agent_child {
 	int fd;			/* IPC, -1 when closed */
 	unsigned failures;	/* for the back-off */
 	int64_t due_ms;		/* start (again) at; 0: never */
+	int64_t started_ms;	/* when the running one started */
 	unsigned csr_count;	/* per worker life */
 	unsigned install_count;
 };
@@ -290,8 +291,7 @@ priv_authstat(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
 	    mm_buf_put_u32(reply, rep.lockouts) != 0 ||
 	    mm_buf_put_u64(reply, rep.maint_until > time(NULL) ?
 	    (uint64_t)rep.maint_until : 0) != 0 ||
-	    mm_buf_put_u32(reply, (uint32_t)agent_heartbeat(m->conf,
-	    &m->boot.state)) != 0)
+	    mm_buf_put_u32(reply, (uint32_t)m->boot.state.heartbeat_interval) != 0)
 		return MM_ERR_INTERNAL;
 	return MM_OK;
 }
@@ -620,8 +620,12 @@ agent_admin_setup(struct agent_monitor *m)
 	if (mm_path_join(path, sizeof(path), c->state_dir, "auth.json") != 0)
 		return;
 	if ((r = mm_auth_open(path, &ac, &m->auth)) != 0) {
-		mm_log(MM_LOG_ERR, "no local administration: %s: %s (run "
-		    "mamori-factory at the factory)", path, mm_strerror(r));
+		if (r == MM_ERR_NOT_FOUND)
+			mm_log(MM_LOG_ERR, "no local administration: no %s (run "
+			    "mamori-factory at the factory)", path);
+		else
+			mm_log(MM_LOG_ERR, "no local administration: %s",
+			    mm_strerror(r));
 		m->auth = NULL;
 		return;
 	}
@@ -777,6 +781,7 @@ agent_start(struct agent_monitor *m, struct agent_child *c, int *err)
 	}
 	c->pid = pid;
 	c->due_ms = 0;
+	c->started_ms = mm_now_ms();
 }
 
 /* A child ended with status; decides when it starts again. */
@@ -798,6 +803,9 @@ agent_reaped(struct agent_monitor *m, struct agent_child *c, int status)
 		agent_stop = 1;
 		return;
 	}
+	/* a worker that ran a while was not failing in a loop */
+	if (mm_now_ms() - c->started_ms > 60000)
+		c->failures = 0;
 	if (code == AGENT_EXIT_RESTART) {
 		c->failures = 0;
 		c->due_ms = mm_now_ms();
@@ -896,10 +904,10 @@ agent_monitor_run(const struct agent_conf *c)
 
 	memset(&m, 0, sizeof(m));
 	m.conf = c;
-	m.net = (struct agent_child){ AGENT_W_NET, "network worker", 0, -1, 0, 1,
-	    0, 0 };
-	m.adm = (struct agent_child){ AGENT_W_ADMIN, "admin worker", 0, -1, 0, 0,
-	    0, 0 };
+	m.net = (struct agent_child){ .kind = AGENT_W_NET,
+	    .name = "network worker", .fd = -1, .due_ms = 1 };
+	m.adm = (struct agent_child){ .kind = AGENT_W_ADMIN,
+	    .name = "admin worker", .fd = -1 };
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = agent_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
