@@ -30,6 +30,7 @@
 #include "common/mm_time.h"
 #include "device/mm_auth.h"
 #include "device/mm_keystore.h"
+#include "device/mm_seclog.h"
 
 #define AGENT_CSR_PER_WORKER 3
 #define AGENT_BACKOFF_MAX 300
@@ -61,6 +62,7 @@ struct agent_monitor {
 	struct agent_ctl_acl acl;	/* who may use the control socket */
 	struct agent_child net, adm;
 	struct agent_child *cur;	/* whose request is being served */
+	struct mm_seclog *seclog;	/* NULL: no sealed log on this device */
 };
 
 typedef int (*agent_priv_fn)(struct agent_monitor *, struct mm_buf *,
@@ -188,6 +190,68 @@ priv_state(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
 		return r;
 	m->boot.state = st;
 	return MM_OK;
+}
+
+/* ---- the sealed security log (decision 0008) ---- */
+
+/* Appends one event; a failure is logged, never fatal: the device keeps
+ * working, and the gap shows in the sequence the fleet sees. */
+static void
+agent_seclog(struct agent_monitor *m, enum mm_seclog_type type, int severity,
+    const char *source, const char *text)
+{
+	struct mm_seclog_event ev;
+	uint64_t seq;
+	int r;
+
+	if (m->seclog == NULL)
+		return;
+	ev.type = type;
+	ev.severity = (uint8_t)severity;
+	ev.source = source;
+	ev.payload = text;
+	ev.payload_len = strlen(text) > MM_SECLOG_PAYLOAD_MAX ?
+	    MM_SECLOG_PAYLOAD_MAX : strlen(text);
+	if ((r = mm_seclog_append(m->seclog, &ev, &seq)) != 0)
+		mm_log(MM_LOG_ERR, "sealed log: cannot append: %s", mm_strerror(r));
+}
+
+static void
+agent_audit(void *arg, enum mm_auth_event ev, int severity, const char *text)
+{
+	static const enum mm_seclog_type types[] = {
+		[MM_AUTH_EV_AUTH] = MM_SLT_AUTH,
+		[MM_AUTH_EV_ATTACK] = MM_SLT_ATTACK,
+		[MM_AUTH_EV_CONFIG] = MM_SLT_CONFIG,
+	};
+
+	agent_seclog(arg, types[ev], severity, "auth", text);
+}
+
+/* Opens the sealed log if the factory made one. */
+static void
+agent_seclog_open(struct agent_monitor *m)
+{
+	struct mm_seclog_conf sc;
+	char path[AGENT_PATH_MAX + 32];
+	size_t cut = 0;
+	int r;
+
+	if (mm_path_join(path, sizeof(path), m->conf->state_dir, "seclog.key") != 0 ||
+	    access(path, F_OK) != 0) {
+		mm_log(MM_LOG_WARN, "no sealed security log on this device (run "
+		    "mamori-factory --seclog-key-out at the factory)");
+		return;
+	}
+	mm_seclog_defaults(&sc);
+	sc.dir = m->conf->state_dir;
+	if ((r = mm_seclog_open(&sc, &m->seclog, &cut)) != 0) {
+		mm_log(MM_LOG_ERR, "sealed log: %s", mm_strerror(r));
+		m->seclog = NULL;
+		return;
+	}
+	if (cut > 0)
+		mm_log(MM_LOG_WARN, "sealed log: cut a torn tail of %zu bytes", cut);
 }
 
 /* ---- local administration ---- */
@@ -629,6 +693,7 @@ agent_admin_setup(struct agent_monitor *m)
 		m->auth = NULL;
 		return;
 	}
+	mm_auth_set_audit(m->auth, agent_audit, m);
 	if (mm_auth_cred_initial(m->auth))
 		mm_log(MM_LOG_WARN, "the initial administrator password has not "
 		    "been changed: every function but changing it is refused");
@@ -662,9 +727,12 @@ agent_child_forget(struct agent_monitor *m, struct agent_child *self)
 		agent_close_fd(&m->web_fd);
 		agent_close_fd(&m->ctl_fd);
 	}
-	/* the password hashes and sessions must not live on in a worker */
+	/* the password hashes and sessions must not live on in a worker, nor
+	 * the log's keys (and the worker must never write the log) */
 	mm_auth_free(m->auth);
 	m->auth = NULL;
+	mm_seclog_abandon(m->seclog);
+	m->seclog = NULL;
 	mm_keystore_free(m->ks);
 	m->ks = NULL;
 }
@@ -794,9 +862,16 @@ agent_reaped(struct agent_monitor *m, struct agent_child *c, int status)
 	agent_close_fd(&c->fd);
 	if (WIFEXITED(status))
 		code = WEXITSTATUS(status);
-	else
-		mm_log(MM_LOG_WARN, "%s died with signal %d", c->name,
+	else {
+		char text[96];
+
+		snprintf(text, sizeof(text), "%s died with signal %d", c->name,
 		    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		mm_log(MM_LOG_WARN, "%s", text);
+		/* a seccomp kill (SIGSYS) is an attack more often than a bug */
+		agent_seclog(m, WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS ?
+		    MM_SLT_ATTACK : MM_SLT_SW_FAILURE, 3, "agent", text);
+	}
 	if (agent_stop)
 		return;
 	if (c == &m->net && code == AGENT_EXIT_STOP) {
@@ -863,6 +938,8 @@ agent_loop(struct agent_monitor *m, int *err)
 			}
 		}
 		agent_reap(m);
+		if (m->seclog != NULL && (r = mm_seclog_tick(m->seclog)) != 0)
+			mm_log(MM_LOG_ERR, "sealed log: %s", mm_strerror(r));
 	}
 }
 
@@ -919,6 +996,7 @@ agent_monitor_run(const struct agent_conf *c)
 	/* the device id (for the password rules and the page's name) */
 	if ((r = agent_prepare(&m)) != 0)
 		goto out;
+	agent_seclog_open(&m);
 	agent_admin_setup(&m);
 	if (m.auth != NULL && (m.web_fd >= 0 || m.ctl_fd >= 0))
 		m.adm.due_ms = 1;
@@ -928,6 +1006,8 @@ agent_monitor_run(const struct agent_conf *c)
 	agent_close_fd(&m.web_fd);
 	agent_close_fd(&m.ctl_fd);
 	mm_auth_free(m.auth);
+	if (m.seclog != NULL && mm_seclog_close(m.seclog) != 0)
+		mm_log(MM_LOG_ERR, "sealed log: could not close cleanly");
 	mm_keystore_free(m.ks);
 	mm_wipe(&m.boot, sizeof(m.boot));
 	mm_log(MM_LOG_NOTICE, "mamori-agent stopped");

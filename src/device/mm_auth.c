@@ -1,5 +1,6 @@
 /* mm_auth.c - local authentication, sessions and role checks (decision 0007). */
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@ struct mm_auth {
 	uint64_t refused_log_ms;	/* rate limit of refusal logs */
 	uint64_t refused_quiet;		/* refusals not logged since */
 	uint64_t lockouts_seen;		/* the throttle's lockout count */
+	mm_auth_audit_fn audit;
+	void *audit_arg;
 };
 
 /* Least role per op, and whether a user who must change the password may
@@ -43,6 +46,33 @@ static const struct {
 	[MM_ADM_MAINTENANCE] = { MM_ROLE_ADMIN, 0 },
 	[MM_ADM_DIAG] = { MM_ROLE_ADMIN, 0 },
 };
+
+void
+mm_auth_set_audit(struct mm_auth *a, mm_auth_audit_fn fn, void *arg)
+{
+	a->audit = fn;
+	a->audit_arg = arg;
+}
+
+/* Logs an event and hands it to the audit sink. */
+static void auth_event(struct mm_auth *a, enum mm_auth_event ev,
+    enum mm_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+auth_event(struct mm_auth *a, enum mm_auth_event ev, enum mm_log_level level,
+    const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	mm_log(level, "%s", text);
+	if (a->audit != NULL)
+		a->audit(a->audit_arg, ev, (int)level, text);
+}
 
 void
 mm_auth_defaults(struct mm_auth_conf *c)
@@ -251,7 +281,8 @@ auth_log_refusal(struct mm_auth *a, const char *src, const char *why,
 		a->refused_quiet++;
 		return;
 	}
-	mm_log(MM_LOG_WARN, "login from %s refused (%s); %llu more refusals in "
+	auth_event(a, MM_AUTH_EV_ATTACK, MM_LOG_WARN,
+	    "login from %s refused (%s); %llu more refusals in "
 	    "the last second not logged", src, why,
 	    (unsigned long long)a->refused_quiet);
 	a->refused_log_ms = now_ms;
@@ -270,7 +301,8 @@ auth_note_lockouts(struct mm_auth *a, const char *src, uint64_t now_ms)
 		return;
 	a->counts.lockouts += (uint32_t)(ts.lockouts - a->lockouts_seen);
 	a->lockouts_seen = ts.lockouts;
-	mm_log(MM_LOG_WARN, "%s locked out for %u s after repeated failed logins",
+	auth_event(a, MM_AUTH_EV_ATTACK, MM_LOG_WARN,
+	    "%s locked out for %u s after repeated failed logins",
 	    src, a->conf.throttle.lockout_s);
 }
 
@@ -308,7 +340,8 @@ auth_login(struct mm_auth *a, const struct mm_admreq *q, uint64_t now_ms,
 		a->counts.failures++;
 		(void)mm_throttle_failure(a->throttle, q->src, now_ms);
 		auth_note_lockouts(a, q->src, now_ms);
-		mm_log(MM_LOG_NOTICE, "failed login for %s from %s via %s",
+		auth_event(a, MM_AUTH_EV_AUTH, MM_LOG_NOTICE,
+		    "failed login for %s from %s via %s",
 		    u != NULL ? u->name : "an unknown user", q->src, q->chan);
 		return auth_error("auth", "wrong user name or password");
 	}
@@ -325,7 +358,8 @@ auth_login(struct mm_auth *a, const struct mm_admreq *q, uint64_t now_ms,
 	if ((r = mm_session_create(a->sessions, u->name, (int)u->role, now_ms,
 	    token, &info)) != 0)
 		return auth_error("internal", "cannot start a session");
-	mm_log(MM_LOG_NOTICE, "%s logged in from %s via %s as %s%s", u->name,
+	auth_event(a, MM_AUTH_EV_AUTH, MM_LOG_NOTICE,
+	    "%s logged in from %s via %s as %s%s", u->name,
 	    q->src, q->chan, mm_role_name(u->role),
 	    auth_must_change(a, u, wall) ? " (must change the password)" : "");
 	o = json_pack("{s:b, s:s, s:s}", "ok", 1, "token", token, "csrf", info.csrf);
@@ -366,7 +400,8 @@ auth_check_new(struct mm_auth *a, const struct mm_authuser *u, const char *pw)
 	}
 	if (rule == MM_PW_OK)
 		return NULL;
-	mm_log(MM_LOG_NOTICE, "new password for %s refused: %s", u->name,
+	auth_event(a, MM_AUTH_EV_AUTH, MM_LOG_NOTICE,
+	    "new password for %s refused: %s", u->name,
 	    mm_pwrule_name(rule));
 	snprintf(msg, sizeof(msg), "The new password %s.", why);
 	o = auth_error("policy", msg);
@@ -394,7 +429,8 @@ auth_set_password(struct mm_auth *a, struct mm_authuser *u, const char *pw,
 	if ((r = auth_save(a)) != 0)
 		return auth_error("internal", "cannot save the new password");
 	n = mm_session_end_user(a->sessions, u->name);
-	mm_log(MM_LOG_NOTICE, "password of %s changed; %zu session(s) ended",
+	auth_event(a, MM_AUTH_EV_AUTH, MM_LOG_NOTICE,
+	    "password of %s changed; %zu session(s) ended",
 	    u->name, n);
 	return auth_ok();
 }
@@ -430,7 +466,8 @@ auth_passwd(struct mm_auth *a, const struct mm_admreq *q,
 		a->counts.failures++;
 		(void)mm_throttle_failure(a->throttle, q->src, now_ms);
 		auth_note_lockouts(a, q->src, now_ms);
-		mm_log(MM_LOG_NOTICE, "password change for %s refused: wrong "
+		auth_event(a, MM_AUTH_EV_AUTH, MM_LOG_NOTICE,
+		    "password change for %s refused: wrong "
 		    "current password (from %s)", target->name, q->src);
 		return auth_error("auth", "the current password is wrong");
 	}
@@ -498,7 +535,8 @@ auth_user_add(struct mm_auth *a, const struct mm_admreq *q,
 		(void)mm_authdb_del(&a->db, q->user);
 		return auth_error("internal", "cannot add the user");
 	}
-	mm_log(MM_LOG_NOTICE, "%s added user %s (%s)", self->name, q->user,
+	auth_event(a, MM_AUTH_EV_AUTH, MM_LOG_NOTICE,
+	    "%s added user %s (%s)", self->name, q->user,
 	    mm_role_name(role));
 	return auth_ok();
 }
@@ -525,7 +563,8 @@ auth_user_del(struct mm_auth *a, const struct mm_admreq *q,
 		return auth_error("internal", "cannot delete the user");
 	}
 	(void)mm_session_end_user(a->sessions, saved.name);
-	mm_log(MM_LOG_NOTICE, "%s deleted user %s", self->name, saved.name);
+	auth_event(a, MM_AUTH_EV_AUTH, MM_LOG_NOTICE,
+	    "%s deleted user %s", self->name, saved.name);
 	mm_wipe(&saved, sizeof(saved));
 	return auth_ok();
 }
@@ -563,9 +602,11 @@ mm_auth_maintenance(struct mm_auth *a, unsigned minutes, int64_t wall,
 		return r;
 	}
 	if (minutes == 0)
-		mm_log(MM_LOG_NOTICE, "maintenance mode off (%s)", by);
+		auth_event(a, MM_AUTH_EV_CONFIG, MM_LOG_NOTICE,
+		    "maintenance mode off (%s)", by);
 	else
-		mm_log(MM_LOG_WARN, "maintenance mode on for %u minutes (%s)",
+		auth_event(a, MM_AUTH_EV_CONFIG, MM_LOG_WARN,
+		    "maintenance mode on for %u minutes (%s)",
 		    minutes, by);
 	return MM_OK;
 }
@@ -579,7 +620,8 @@ auth_maint(struct mm_auth *a, const struct mm_admreq *q,
 	if (q->minutes > a->conf.maint_max_min)
 		return auth_error("format", "maintenance window too long");
 	if (q->minutes > 0 && !auth_presence(a)) {
-		mm_log(MM_LOG_NOTICE, "maintenance mode refused for %s: no "
+		auth_event(a, MM_AUTH_EV_CONFIG, MM_LOG_NOTICE,
+		    "maintenance mode refused for %s: no "
 		    "physical presence", self->name);
 		return auth_error("presence", "press the maintenance button on "
 		    "the device, then try again");
@@ -607,7 +649,8 @@ mm_auth_cred_reset(struct mm_auth *a, const char *user, int64_t wall,
 		if ((r = auth_save(a)) == 0) {
 			(void)mm_session_end_user(a->sessions, u->name);
 			memcpy(secret, s, sizeof(s));
-			mm_log(MM_LOG_WARN, "credentials of %s reset by the fleet; "
+			auth_event(a, MM_AUTH_EV_AUTH, MM_LOG_WARN,
+			    "credentials of %s reset by the fleet; "
 			    "they must be changed at the next login", u->name);
 		}
 	}
@@ -658,21 +701,24 @@ auth_with_session(struct mm_auth *a, const struct mm_admreq *q,
 	}
 	if (strcmp(q->chan, "web") == 0 && mm_admop_changes_state(q->op) &&
 	    !mm_session_csrf_ok(&info, q->csrf)) {
-		mm_log(MM_LOG_WARN, "request %s from %s refused: bad CSRF token",
+		auth_event(a, MM_AUTH_EV_ATTACK, MM_LOG_WARN,
+		    "request %s from %s refused: bad CSRF token",
 		    mm_admop_name(q->op), q->src);
 		return auth_error("csrf", "the form has expired; reload the page");
 	}
 	if (!auth_ops[q->op].while_initial && auth_must_change(a, self, wall))
 		return auth_error("must_change", "change your password first");
 	if ((int)self->role < (int)auth_ops[q->op].role) {
-		mm_log(MM_LOG_WARN, "%s (%s) may not %s", self->name,
+		auth_event(a, MM_AUTH_EV_ATTACK, MM_LOG_WARN,
+		    "%s (%s) may not %s", self->name,
 		    mm_role_name(self->role), mm_admop_name(q->op));
 		return auth_error("denied", "your role does not allow this");
 	}
 	switch (q->op) {
 	case MM_ADM_LOGOUT:
 		(void)mm_session_end(a->sessions, q->token);
-		mm_log(MM_LOG_INFO, "%s logged out", self->name);
+		auth_event(a, MM_AUTH_EV_AUTH, MM_LOG_INFO, "%s logged out",
+		    self->name);
 		return auth_ok();
 	case MM_ADM_WHOAMI:
 		o = json_pack("{s:b, s:s, s:I, s:I}", "ok", 1, "csrf", info.csrf,
@@ -703,7 +749,8 @@ auth_with_session(struct mm_auth *a, const struct mm_admreq *q,
 		if ((r = h->config_set(h->arg, q->key, q->value)) != 0)
 			return auth_error("format", r == MM_ERR_NOT_FOUND ?
 			    "unknown setting" : "value out of range");
-		mm_log(MM_LOG_NOTICE, "%s set %s to %lld", self->name, q->key,
+		auth_event(a, MM_AUTH_EV_CONFIG, MM_LOG_NOTICE,
+		    "%s set %s to %lld", self->name, q->key,
 		    (long long)q->value);
 		return auth_ok();
 	case MM_ADM_MAINTENANCE:

@@ -42,6 +42,19 @@ struct mm_auth_conf {
 	char device_id[33];
 };
 
+/* What an audit record is about (the agent maps these to its sealed log's
+ * types, decision 0008). */
+enum mm_auth_event {
+	MM_AUTH_EV_AUTH,	/* logins, logouts, password and user changes */
+	MM_AUTH_EV_ATTACK,	/* lockouts, refused floods, CSRF, role violations */
+	MM_AUTH_EV_CONFIG	/* settings, maintenance mode */
+};
+
+/* Receives every security-relevant event with its syslog severity and a
+ * one-line text that never holds a secret. */
+typedef void (*mm_auth_audit_fn)(void *arg, enum mm_auth_event ev, int severity,
+    const char *text);
+
 /* Agent-specific parts of some requests. */
 struct mm_auth_hooks {
 	/* Adds device fields to a status reply. */
@@ -67,6 +80,8 @@ void mm_auth_defaults(struct mm_auth_conf *c);
 int mm_auth_open(const char *path, const struct mm_auth_conf *c,
     struct mm_auth **out);
 void mm_auth_free(struct mm_auth *a);
+/* Sends audit events to fn as well as to the log (fn may be NULL). */
+void mm_auth_set_audit(struct mm_auth *a, mm_auth_audit_fn fn, void *arg);
 
 /*
  * Answers one request.  now_ms is monotonic, wall is Unix seconds.  Returns

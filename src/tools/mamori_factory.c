@@ -18,12 +18,17 @@
 #include "common/mm_log.h"
 #include "device/mm_auth.h"
 #include "device/mm_pwhash.h"
+#include "device/mm_seclog.h"
 
 static _Noreturn void
 usage(void)
 {
 	fprintf(stderr, "usage: mamori-factory --state DIR --label FILE "
-	    "[--class small|medium|large] [--admin NAME]\n");
+	    "[--class small|medium|large] [--admin NAME]\n"
+	    "                      [--seclog-key-out FILE]\n"
+	    "  --seclog-key-out: also create the sealed security log and write\n"
+	    "  its id and initial key (hex) to FILE, 0600, for the fleet; the\n"
+	    "  device keeps only the evolving key\n");
 	exit(2);
 }
 
@@ -48,10 +53,43 @@ factory_identity(const char *state, char *model, size_t msz, char *serial,
 	json_decref(o);
 }
 
+/* The sealed log: its initial key goes to the fleet, never stays here. */
+static int
+factory_seclog(const char *state, const char *out)
+{
+	uint8_t id[MM_SECLOG_ID_LEN], key[MM_SECLOG_KEY_LEN];
+	char text[2 * (MM_SECLOG_ID_LEN + MM_SECLOG_KEY_LEN) + 64];
+	char idhex[2 * MM_SECLOG_ID_LEN + 1], keyhex[2 * MM_SECLOG_KEY_LEN + 1];
+	int n, r;
+
+	if ((r = mm_seclog_create(state, id, key)) != 0) {
+		fprintf(stderr, "mamori-factory: sealed log in %s: %s\n", state,
+		    mm_strerror(r));
+		return r;
+	}
+	mm_hex_encode(idhex, id, sizeof(id));
+	mm_hex_encode(keyhex, key, sizeof(key));
+	n = snprintf(text, sizeof(text), "log_id=%s\nroot_key=%s\n", idhex, keyhex);
+	r = n > 0 && (size_t)n < sizeof(text) ?
+	    mm_file_write_atomic(out, text, (size_t)n, 0600) : MM_ERR_INTERNAL;
+	mm_wipe(key, sizeof(key));
+	mm_wipe(keyhex, sizeof(keyhex));
+	mm_wipe(text, sizeof(text));
+	if (r != 0) {
+		fprintf(stderr, "mamori-factory: cannot write %s: %s\n", out,
+		    mm_strerror(r));
+		return r;
+	}
+	printf("sealed log %s created; its initial key is in %s: give it to "
+	    "the fleet, then delete the file\n", idhex, out);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *state = NULL, *label = NULL, *admin = "admin", *cls_name = "medium";
+	const char *seckey = NULL;
 	char path[600], secret[MM_AUTH_SECRET_LEN + 1], text[1024];
 	char model[65], serial[65];
 	enum mm_pwclass cls;
@@ -66,6 +104,8 @@ main(int argc, char **argv)
 			cls_name = argv[++i];
 		else if (strcmp(argv[i], "--admin") == 0 && i + 1 < argc)
 			admin = argv[++i];
+		else if (strcmp(argv[i], "--seclog-key-out") == 0 && i + 1 < argc)
+			seckey = argv[++i];
 		else
 			usage();
 	}
@@ -101,5 +141,7 @@ main(int argc, char **argv)
 	}
 	printf("initial secret written to %s (Argon2id %s); print it, then "
 	    "delete the file\n", label, mm_pwclass_name(cls));
+	if (seckey != NULL && factory_seclog(state, seckey) != 0)
+		return 1;
 	return 0;
 }

@@ -15,7 +15,7 @@ fleet_up
 a=$(device_add A)
 D=$T/dev-A
 # the factory step: unique secret, label for printing, hash on the device
-factory_step "$D" "$T/label-A"
+factory_step "$D" "$T/label-A" "$T/seclog-A.key"
 grep -q -- "$secret" "$D/auth.json" && fail "secret stored in clear" ||
     pass "only a hash on the device"
 [ "$(stat -c %a "$T/label-A")" = 600 ] && pass "label file 0600" || fail "label mode"
@@ -156,4 +156,18 @@ wait_for "bruteforce alert" 20 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$FLEET/
 grep -q "locked out for" "$T/agent-a.log" && pass "lockout logged" || fail "lockout not logged"
 ! grep -q -- "Granite#Willow-52\|Lantern-Quiet-47\|$secret" "$T/agent-a.log" &&
     pass "no password in the log" || fail "a password reached the log"
+
+# the sealed security log (decision 0008) holds the same story, and verifies
+kill "${PIDS[-1]}" 2>/dev/null; wait "${PIDS[-1]}" 2>/dev/null || true
+"$BIN/mamori-log" verify --dir "$D" --key "$T/seclog-A.key" >"$T/slv.out" 2>&1 &&
+    pass "sealed log verifies after the agent stopped" || fail "seclog verify: $(cat "$T/slv.out")"
+"$BIN/mamori-log" show --dir "$D" --key "$T/seclog-A.key" >"$T/sls.out" 2>&1
+for what in "type=auth.*logged in" "type=auth.*password of admin changed" \
+    "type=attack.*locked out" "type=config.*maintenance mode on" \
+    "type=auth.*reset by the fleet" "type=log_stop"; do
+	grep -q "$what" "$T/sls.out" && pass "sealed log records: $what" ||
+	    fail "sealed log lacks: $what"
+done
+! grep -q -- "Granite#Willow-52\|Lantern-Quiet-47\|$secret" "$T/sls.out" &&
+    pass "no password in the sealed log" || fail "a password reached the sealed log"
 finish

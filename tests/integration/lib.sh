@@ -103,9 +103,11 @@ finish() {
 	exit 1
 }
 
-# The factory step for a device bundle: sets $secret from its label.
-factory_step() {	# statedir label
-	"$BIN/mamori-factory" --state "$1" --label "$2" --class small >"$T/factory.log" 2>&1 ||
+# The factory step for a device bundle: sets $secret from its label; with
+# a third argument also creates the sealed log, its initial key in that file.
+factory_step() {	# statedir label [seclog-key-file]
+	"$BIN/mamori-factory" --state "$1" --label "$2" --class small \
+	    ${3:+--seclog-key-out "$3"} >"$T/factory.log" 2>&1 ||
 	    fail "factory step: $(cat "$T/factory.log")"
 	secret=$(sed -n 's/^initial password: //p' "$2")
 	[ ${#secret} = 19 ] && pass "initial secret on the label" || fail "label: $(cat "$2")"

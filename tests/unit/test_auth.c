@@ -501,6 +501,50 @@ parse_worker(const char *text, struct mm_admreq *q)
 	return mm_admreq_parse(text, strlen(text), MM_ADMREQ_WORKER, q);
 }
 
+static char audit_text[8192];
+static unsigned audit_n[3];
+
+static void
+audit_sink(void *arg, enum mm_auth_event ev, int severity, const char *text)
+{
+	(void)arg;
+	assert_true(severity >= 0 && severity <= 7);
+	audit_n[ev]++;
+	strncat(audit_text, text, sizeof(audit_text) - strlen(audit_text) - 2);
+	strcat(audit_text, "\n");
+}
+
+/* Every security event reaches the audit sink (the sealed log), and no
+ * password does. */
+static void
+test_audit(void **state)
+{
+	char tok[65];
+	unsigned i;
+
+	(void)state;
+	memset(audit_n, 0, sizeof(audit_n));
+	audit_text[0] = '\0';
+	mm_auth_set_audit(A, audit_sink, NULL);
+	first_start();
+	assert_true(audit_n[MM_AUTH_EV_AUTH] >= 2);	/* login, change */
+	for (i = 0; i < 30; i++)
+		json_decref(login("admin", "Wrong-Guess-123", "ip:192.0.2.66", tok,
+		    NULL));
+	assert_true(audit_n[MM_AUTH_EV_ATTACK] >= 1);
+	assert_non_null(strstr(audit_text, "ip:192.0.2.66 locked out"));
+	json_decref(login("admin", GOOD, "local:uid=0", tok, NULL));
+	expect_ok(ask("{\"op\":\"config_set\",\"token\":\"%s\",\"key\":"
+	    "\"heartbeat_interval\",\"value\":30,\"src\":\"local:uid=0\","
+	    "\"chan\":\"ctl\"}", tok));
+	assert_int_equal(audit_n[MM_AUTH_EV_CONFIG], 1);
+	assert_null(strstr(audit_text, GOOD));
+	assert_null(strstr(audit_text, secret));
+	assert_null(strstr(audit_text, "Wrong-Guess"));
+	assert_null(strstr(audit_text, tok));
+	mm_auth_set_audit(A, NULL, NULL);
+}
+
 static void
 test_admreq_parse(void **state)
 {
@@ -584,6 +628,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintenance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cred_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admreq_parse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_authdb_corrupt, setup, teardown),
 	};

@@ -1,0 +1,217 @@
+/*
+ * mm_seclog.h - the device's sealed security log (decision 0008): records
+ * chained with HMAC-SHA256 under forward-secure epoch keys, written in
+ * segments with group commit, cut back to the last valid record after a
+ * crash, and verified from the initial key.
+ */
+#ifndef MM_SECLOG_H
+#define MM_SECLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MM_SECLOG_KEY_LEN 32
+#define MM_SECLOG_TAG_LEN 32
+#define MM_SECLOG_ID_LEN 16
+#define MM_SECLOG_SOURCE_MAX 64
+#define MM_SECLOG_PAYLOAD_MAX 1024
+#define MM_SECLOG_RECORD_MAX 2048	/* bytes after the length field */
+
+/*
+ * Files in conf.dir: seclog.id (the log id, 32 hex digits and a newline),
+ * seclog.key ("MMSLKEY1", the frontier as mm_slk_encode writes it, and
+ * SHA-256 of both), log/seg-<first seq, 16 lower-case hex>.msl.
+ *
+ * Segment header (MM_SECLOG_SEG_HDR_LEN bytes, then records): "MMSLSEG1",
+ * version (1), 3 zero bytes, log id (16), first seq (8), first epoch (4),
+ * previous tag (32).  Decision 0008 says 64 bytes, but its fields take 69.
+ */
+#define MM_SECLOG_SEG_HDR_LEN 72
+
+/* Event types: KP13's list, and the log's own records. */
+enum mm_seclog_type {
+	MM_SLT_ATTACK = 1,	/* an attack detected */
+	MM_SLT_AUTH,		/* user authentication */
+	MM_SLT_DATA_ACCESS,
+	MM_SLT_CONFIG,		/* configuration change */
+	MM_SLT_EXEC,		/* application execution */
+	MM_SLT_COMM,		/* communication */
+	MM_SLT_TAMPER,		/* door / tamper switch */
+	MM_SLT_CHECKSUM,	/* integrity check result */
+	MM_SLT_MOVEMENT,
+	MM_SLT_HW_FAILURE,
+	MM_SLT_SW_FAILURE,
+	MM_SLT_RESULT,		/* results of a function */
+	MM_SLT_STATE,		/* device state */
+	MM_SLT_ENVIRONMENT,	/* temperature, CPU and network load */
+	MM_SLT_RESOURCE,	/* resource use */
+	MM_SLT_UPDATE,		/* software update */
+	MM_SLT_LOG_START,
+	MM_SLT_LOG_STOP,
+	MM_SLT_LOG_ACCESS,	/* someone touched the log files */
+	MM_SLT_SEAL = 0x100,	/* end of an epoch (payload: record count) */
+	MM_SLT_LOSS,		/* records dropped: how many, which range */
+	MM_SLT_TIME,		/* clock offset learnt from the server */
+};
+
+struct mm_seclog_event {
+	enum mm_seclog_type type;
+	uint8_t severity;	/* 0 emergency .. 7 debug */
+	const char *source;	/* 1..64 bytes */
+	const void *payload;	/* 0..1024 bytes */
+	size_t payload_len;
+};
+
+/* One decoded record (pointers into the reader's buffer). */
+struct mm_seclog_record {
+	uint64_t seq;
+	uint32_t epoch;
+	uint64_t wall_ms;
+	uint64_t mono_ms;
+	uint8_t boot_id[16];
+	uint16_t type;
+	uint8_t severity;
+	const char *source;
+	size_t source_len;
+	const uint8_t *payload;
+	size_t payload_len;
+	uint8_t tag[MM_SECLOG_TAG_LEN];
+};
+
+struct mm_seclog_conf {
+	const char *dir;		/* holds seclog.key, seclog.id and log/ */
+	uint32_t epoch_records;		/* default 65536 */
+	uint32_t epoch_ms;		/* default 60000 */
+	size_t segment_bytes;		/* default 1 MiB */
+	uint32_t group_records;		/* default 512 */
+	uint32_t group_ms;		/* default 50 */
+};
+
+/*
+ * Sets the defaults above.  epoch_records, epoch_ms and segment_bytes must
+ * be > 0; group_records 0 means no sync by count (only mm_seclog_sync and
+ * mm_seclog_tick), group_ms 0 means every tick syncs what is waiting.
+ */
+void mm_seclog_defaults(struct mm_seclog_conf *c);
+
+/*
+ * Provisioning: makes a new log in dir (seclog.id, seclog.key at epoch 0,
+ * empty log/) and returns its log id and initial key for the fleet; the
+ * device keeps only the frontier.  MM_ERR_EXISTS if there is one.
+ */
+int mm_seclog_create(const char *dir, uint8_t log_id[MM_SECLOG_ID_LEN],
+    uint8_t root_key[MM_SECLOG_KEY_LEN]);
+/* The same with a log id and initial key made elsewhere (tests, a factory
+ * that generates the key off the device). */
+int mm_seclog_create_from(const char *dir,
+    const uint8_t log_id[MM_SECLOG_ID_LEN],
+    const uint8_t root_key[MM_SECLOG_KEY_LEN]);
+
+struct mm_seclog;
+
+/*
+ * Opens the log for appending: cuts a torn tail back to the last record
+ * that verifies, completes an interrupted epoch change, and appends and
+ * syncs a LOG_START record.  Writes *cut (if not NULL): bytes cut from the
+ * tail.  MM_ERR_CORRUPT if the log cannot be continued (bad segment header,
+ * damage before the current epoch, log shorter than the key's epoch says).
+ * One writer per directory (flock; a second open fails with
+ * MM_ERR_STATE); a struct mm_seclog is not thread-safe.
+ */
+int mm_seclog_open(const struct mm_seclog_conf *c, struct mm_seclog **out,
+    size_t *cut);
+/* Appends one record (buffered: not yet durable); *seq its number.  May end
+ * the epoch first (count).  MM_ERR_INVALID_ARG / MM_ERR_TOO_LARGE for bad
+ * events (SEAL is the log's own and refused).  After an I/O failure every
+ * call fails with MM_ERR_IO: close, and reopen to recover. */
+int mm_seclog_append(struct mm_seclog *l, const struct mm_seclog_event *ev,
+    uint64_t *seq);
+/* Group commit: writes and fdatasyncs everything appended; once it returns
+ * MM_OK every record up to *durable_seq is acknowledged. */
+int mm_seclog_sync(struct mm_seclog *l, uint64_t *durable_seq);
+/* Timer work, call at least every group_ms: ends the epoch by time (also
+ * an empty one), syncs a group that has waited group_ms. */
+int mm_seclog_tick(struct mm_seclog *l);
+/* Last appended and last durable sequence numbers, current epoch. */
+void mm_seclog_position(const struct mm_seclog *l, uint64_t *last_seq,
+    uint64_t *durable_seq, uint32_t *epoch);
+/* Frees l without writing anything: for a child process right after fork,
+ * which must neither keep the keys nor touch the log.  Keys wiped, files
+ * closed (the parent keeps its lock).  NULL is allowed. */
+void mm_seclog_abandon(struct mm_seclog *l);
+/* Appends LOG_STOP, seals, syncs and closes; wipes the keys and frees l
+ * (also when it fails).  NULL is allowed. */
+int mm_seclog_close(struct mm_seclog *l);
+
+/* ---- reading and verifying (device tool and server) ---- */
+
+/*
+ * Decodes one record at buf[0..len): *used bytes.  MM_ERR_SHORT (incomplete),
+ * MM_ERR_FORMAT / MM_ERR_TOO_LARGE (malformed).  Does not verify the tag.
+ * rec->source is not NUL-terminated (source_len; it holds no NUL).
+ */
+int mm_seclog_decode(const uint8_t *buf, size_t len, struct mm_seclog_record *rec,
+    size_t *used);
+
+/* What a verification found. */
+struct mm_seclog_report {
+	uint64_t records;	/* verified */
+	uint64_t first_seq, last_seq;
+	uint32_t first_epoch, last_epoch;
+	uint64_t seals;
+	int complete;		/* last epoch sealed */
+	/* first problem, if any */
+	int error;		/* 0 or an MM_ERR_* code */
+	uint64_t error_seq;	/* the record it was found at (or the gap) */
+	char what[160];		/* e.g. "tag does not verify (epoch 3)" */
+};
+
+/* A segment file's header. */
+struct mm_seclog_seghdr {
+	uint8_t log_id[MM_SECLOG_ID_LEN];
+	uint64_t first_seq;
+	uint32_t first_epoch;
+	uint8_t prev_tag[MM_SECLOG_TAG_LEN];
+};
+/* Decodes the first MM_SECLOG_SEG_HDR_LEN bytes of buf.  MM_ERR_SHORT,
+ * MM_ERR_FORMAT (magic, version, reserved bytes, first seq 0). */
+int mm_seclog_seghdr_decode(const uint8_t *buf, size_t len,
+    struct mm_seclog_seghdr *h);
+
+struct mm_seclog_verifier;
+
+/*
+ * A verifier for the log with this id and initial key, starting at record
+ * start_seq of epoch start_epoch whose previous tag is prev_tag (all zero
+ * and 1, 0 for the beginning).  Keys of any epoch are derived from the root.
+ * Started after seq 1, it cannot know how many records of start_epoch came
+ * before start_seq: that epoch's SEAL count must then be at least the
+ * number it saw.  The first record must be of start_epoch.
+ */
+int mm_seclog_verifier_new(const uint8_t log_id[MM_SECLOG_ID_LEN],
+    const uint8_t root_key[MM_SECLOG_KEY_LEN], uint64_t start_seq,
+    uint32_t start_epoch, const uint8_t prev_tag[MM_SECLOG_TAG_LEN],
+    struct mm_seclog_verifier **out);
+/* Feeds the raw bytes of one record (length field included).  MM_OK, or
+ * the first problem (also kept in the report, after which every feed fails). */
+int mm_seclog_verify_record(struct mm_seclog_verifier *v, const uint8_t *raw,
+    size_t len);
+void mm_seclog_verifier_report(const struct mm_seclog_verifier *v,
+    struct mm_seclog_report *out);
+void mm_seclog_verifier_free(struct mm_seclog_verifier *v);
+
+/*
+ * Verifies a whole log directory (every segment in order, headers
+ * included) with its initial key; fills rep (also on failure).  MM_OK if
+ * all verifies.  If seclog.key is there it must be the frontier the root
+ * gives for its epoch E, and the log must end in E, or with the SEAL of
+ * E - 1 (or of E: a crash before the key file moved on); so a log cut back
+ * into a sealed epoch fails (MM_ERR_CORRUPT).  A partial record at the end
+ * fails (MM_ERR_SHORT): mm_seclog_open cuts it.  Errors: MM_ERR_SIGNATURE
+ * (a tag), MM_ERR_REPLAY (seq goes back), MM_ERR_CORRUPT (gaps, epochs,
+ * SEALs, headers, key file), the decoder's codes, MM_ERR_IO.
+ */
+int mm_seclog_verify_dir(const char *dir, const uint8_t root_key[MM_SECLOG_KEY_LEN],
+    struct mm_seclog_report *rep);
+
+#endif

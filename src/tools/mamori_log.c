@@ -1,0 +1,768 @@
+/*
+ * mamori-log - the sealed security log on the command line (decision
+ * 0008): provisioning a log, appending records, verifying a log directory
+ * with its initial key and listing records.
+ *
+ *   mamori-log create --dir DIR --key-out FILE
+ *   mamori-log append --dir DIR --type T --severity N --source S
+ *                     [--payload TEXT] [--count N]
+ *   mamori-log verify --dir DIR --key FILE
+ *   mamori-log show --dir DIR [--key FILE] [--type T] [--min-severity N]
+ *                   [--since UNIXMS] [--until UNIXMS] [--source S] [--json]
+ *
+ * Exit status: 0 done (verify: the log verifies), 1 failed (verify: it
+ * does not), 2 usage.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/mm_alloc.h"
+#include "common/mm_crypto.h"
+#include "common/mm_err.h"
+#include "common/mm_file.h"
+#include "common/mm_log.h"
+#include "device/mm_seclog.h"
+
+#define LOG_SEG_MAX (256UL * 1024 * 1024)
+#define LOG_KEYFILE_MAX 4096
+
+static const struct {
+	const char *name;
+	uint16_t type;
+} log_types[] = {
+	{ "attack", MM_SLT_ATTACK },
+	{ "auth", MM_SLT_AUTH },
+	{ "data_access", MM_SLT_DATA_ACCESS },
+	{ "config", MM_SLT_CONFIG },
+	{ "exec", MM_SLT_EXEC },
+	{ "comm", MM_SLT_COMM },
+	{ "tamper", MM_SLT_TAMPER },
+	{ "checksum", MM_SLT_CHECKSUM },
+	{ "movement", MM_SLT_MOVEMENT },
+	{ "hw_failure", MM_SLT_HW_FAILURE },
+	{ "sw_failure", MM_SLT_SW_FAILURE },
+	{ "result", MM_SLT_RESULT },
+	{ "state", MM_SLT_STATE },
+	{ "environment", MM_SLT_ENVIRONMENT },
+	{ "resource", MM_SLT_RESOURCE },
+	{ "update", MM_SLT_UPDATE },
+	/* the log's own: shown, filterable, never appended by hand */
+	{ "log_start", MM_SLT_LOG_START },
+	{ "log_stop", MM_SLT_LOG_STOP },
+	{ "log_access", MM_SLT_LOG_ACCESS },
+	{ "seal", MM_SLT_SEAL },
+	{ "loss", MM_SLT_LOSS },
+	{ "time", MM_SLT_TIME },
+};
+#define LOG_NTYPES (sizeof(log_types) / sizeof(log_types[0]))
+#define LOG_NUSER_TYPES 16	/* the first ones: what append accepts */
+
+static _Noreturn void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: mamori-log create --dir DIR --key-out FILE\n"
+	    "       mamori-log append --dir DIR --type T --severity 0-7 --source S\n"
+	    "                         [--payload TEXT] [--count N]\n"
+	    "       mamori-log verify --dir DIR --key FILE\n"
+	    "       mamori-log show --dir DIR [--key FILE] [--type T]\n"
+	    "                       [--min-severity N] [--since UNIXMS]\n"
+	    "                       [--until UNIXMS] [--source S] [--json]\n"
+	    "create writes the log id and the initial key to FILE (0600).  In the\n"
+	    "product that key goes to the fleet at provisioning and is then deleted\n"
+	    "on the device: whoever holds it can verify, and forge, the whole log.\n"
+	    "types: attack auth data_access config exec comm tamper checksum movement\n"
+	    "       hw_failure sw_failure result state environment resource update\n");
+	exit(2);
+}
+
+static const char *
+log_type_name(uint16_t type, char *buf, size_t bufsz)
+{
+	size_t i;
+
+	for (i = 0; i < LOG_NTYPES; i++)
+		if (log_types[i].type == type)
+			return log_types[i].name;
+	snprintf(buf, bufsz, "type-0x%04x", (unsigned)type);
+	return buf;
+}
+
+/* user_only: only the types a caller may append. */
+static int
+log_type_parse(const char *name, int user_only, uint16_t *out)
+{
+	size_t i, n = user_only ? LOG_NUSER_TYPES : LOG_NTYPES;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(log_types[i].name, name) == 0) {
+			*out = log_types[i].type;
+			return MM_OK;
+		}
+	return MM_ERR_INVALID_ARG;
+}
+
+/* Decimal, digits only, at most max. */
+static int
+log_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return MM_ERR_FORMAT;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return MM_ERR_RANGE;
+	*out = (uint64_t)v;
+	return MM_OK;
+}
+
+/* ---- the key file: "log_id=<hex>" and "root_key=<hex>" lines ---- */
+
+static int
+log_key_write(const char *path, const uint8_t id[MM_SECLOG_ID_LEN],
+    const uint8_t key[MM_SECLOG_KEY_LEN])
+{
+	char idhex[2 * MM_SECLOG_ID_LEN + 1], keyhex[2 * MM_SECLOG_KEY_LEN + 1];
+	char text[512];
+	int n, r;
+
+	mm_hex_encode(idhex, id, MM_SECLOG_ID_LEN);
+	mm_hex_encode(keyhex, key, MM_SECLOG_KEY_LEN);
+	n = snprintf(text, sizeof(text),
+	    "# mamori sealed log: initial key (decision 0008).  Hand it to the\n"
+	    "# fleet, then delete this file: it verifies and forges the log.\n"
+	    "log_id=%s\nroot_key=%s\n", idhex, keyhex);
+	r = n > 0 && (size_t)n < sizeof(text) ?
+	    mm_file_write_atomic(path, text, (size_t)n, 0600) : MM_ERR_INTERNAL;
+	mm_wipe(keyhex, sizeof(keyhex));
+	mm_wipe(text, sizeof(text));
+	return r;
+}
+
+static int
+log_key_read(const char *path, uint8_t id[MM_SECLOG_ID_LEN],
+    uint8_t key[MM_SECLOG_KEY_LEN])
+{
+	char *text = NULL, *line, *next;
+	size_t len;
+	int r, have_id = 0, have_key = 0;
+
+	if ((r = mm_file_read(path, LOG_KEYFILE_MAX, &text, &len)) != 0)
+		return r;
+	r = MM_OK;
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (strncmp(line, "log_id=", 7) == 0 && !have_id) {
+			if ((r = mm_hex_decode(id, MM_SECLOG_ID_LEN, line + 7)) != 0)
+				break;
+			have_id = 1;
+		} else if (strncmp(line, "root_key=", 9) == 0 && !have_key) {
+			if ((r = mm_hex_decode(key, MM_SECLOG_KEY_LEN, line + 9)) != 0)
+				break;
+			have_key = 1;
+		} else {
+			r = MM_ERR_FORMAT;
+			break;
+		}
+	}
+	if (r == MM_OK && (!have_id || !have_key))
+		r = MM_ERR_FORMAT;
+	mm_freezero(text, len + 1);
+	if (r != MM_OK)
+		mm_wipe(key, MM_SECLOG_KEY_LEN);
+	return r;
+}
+
+/* ---- segments ---- */
+
+static int
+log_seg_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return n > 8 && strncmp(d->d_name, "seg-", 4) == 0 &&
+	    strcmp(d->d_name + n - 4, ".msl") == 0;
+}
+
+/* The segment names of dir/log in order (fixed-width hex sorts). */
+static int
+log_seg_list(const char *dir, struct dirent ***names, int *n)
+{
+	char path[4096];
+	int r;
+
+	if ((r = mm_path_join(path, sizeof(path), dir, "log")) != 0)
+		return r;
+	if ((*n = scandir(path, names, log_seg_filter, alphasort)) < 0)
+		return errno == ENOENT ? MM_ERR_NOT_FOUND : MM_ERR_IO;
+	return MM_OK;
+}
+
+static void
+log_seg_free(struct dirent **names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* ---- create, append, verify ---- */
+
+static int
+log_create(const char *dir, const char *keyout)
+{
+	uint8_t id[MM_SECLOG_ID_LEN], key[MM_SECLOG_KEY_LEN];
+	char idhex[2 * MM_SECLOG_ID_LEN + 1], path[4096];
+	int r;
+
+	if ((r = mm_file_mkdir(dir, 0700)) != 0) {
+		fprintf(stderr, "mamori-log: %s: %s\n", dir, mm_strerror(r));
+		return 1;
+	}
+	if ((r = mm_seclog_create(dir, id, key)) != 0) {
+		fprintf(stderr, "mamori-log: create %s: %s%s\n", dir, mm_strerror(r),
+		    r == MM_ERR_EXISTS ? " (there is a log already)" : "");
+		return 1;
+	}
+	r = log_key_write(keyout, id, key);
+	mm_wipe(key, sizeof(key));
+	if (r != 0) {
+		/* a log whose initial key nobody holds can never be verified */
+		if (mm_path_join(path, sizeof(path), dir, "seclog.key") == 0)
+			(void)unlink(path);
+		if (mm_path_join(path, sizeof(path), dir, "seclog.id") == 0)
+			(void)unlink(path);
+		if (mm_path_join(path, sizeof(path), dir, "log") == 0)
+			(void)rmdir(path);
+		fprintf(stderr, "mamori-log: cannot write %s: %s\n", keyout,
+		    mm_strerror(r));
+		return 1;
+	}
+	mm_hex_encode(idhex, id, sizeof(id));
+	printf("log_id=%s\ninitial key written to %s; hand it to the fleet, "
+	    "then delete the file\n", idhex, keyout);
+	return 0;
+}
+
+static int
+log_append(const char *dir, const struct mm_seclog_event *ev, uint64_t count)
+{
+	struct mm_seclog_conf conf;
+	struct mm_seclog *l;
+	uint64_t i, seq = 0, first = 0, durable = 0;
+	size_t cut = 0;
+	int r, rc;
+
+	mm_seclog_defaults(&conf);
+	conf.dir = dir;
+	if ((r = mm_seclog_open(&conf, &l, &cut)) != 0) {
+		fprintf(stderr, "mamori-log: open %s: %s\n", dir, mm_strerror(r));
+		return 1;
+	}
+	if (cut > 0)
+		fprintf(stderr, "mamori-log: cut a torn tail of %zu bytes\n", cut);
+	for (i = 0; i < count; i++) {
+		if ((r = mm_seclog_append(l, ev, &seq)) != 0)
+			break;
+		if (i == 0)
+			first = seq;
+	}
+	if (r == 0)
+		r = mm_seclog_sync(l, &durable);
+	rc = mm_seclog_close(l);
+	if (r == 0)
+		r = rc;
+	if (r != 0) {
+		fprintf(stderr, "mamori-log: append to %s: %s\n", dir, mm_strerror(r));
+		return 1;
+	}
+	printf("appended=%" PRIu64 " first_seq=%" PRIu64 " last_seq=%" PRIu64 "\n",
+	    count, first, seq);
+	return 0;
+}
+
+static void
+log_report_print(const struct mm_seclog_report *rep)
+{
+	printf("records=%" PRIu64 "\n", rep->records);
+	if (rep->records > 0) {
+		printf("seq=%" PRIu64 "..%" PRIu64 "\n", rep->first_seq, rep->last_seq);
+		printf("epochs=%" PRIu32 "..%" PRIu32 "\n", rep->first_epoch,
+		    rep->last_epoch);
+	}
+	printf("seals=%" PRIu64 "\n", rep->seals);
+	printf("complete=%s\n", rep->complete ? "yes" :
+	    "no (last epoch not sealed: a live log, or its tail was cut)");
+	if (rep->error != 0)
+		printf("problem at seq %" PRIu64 ": %s (%s)\n", rep->error_seq,
+		    rep->what[0] != '\0' ? rep->what : "-", mm_strerror(rep->error));
+}
+
+/* The log id the directory names (seclog.id: 32 hex digits, newline). */
+static int
+log_dir_id(const char *dir, uint8_t id[MM_SECLOG_ID_LEN])
+{
+	char path[4096], *text = NULL;
+	size_t len;
+	int r;
+
+	if ((r = mm_path_join(path, sizeof(path), dir, "seclog.id")) != 0 ||
+	    (r = mm_file_read(path, 256, &text, &len)) != 0)
+		return r;
+	if (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	r = mm_hex_decode(id, MM_SECLOG_ID_LEN, text);
+	mm_free(text);
+	return r;
+}
+
+static int
+log_verify(const char *dir, const char *keyfile)
+{
+	struct mm_seclog_report rep;
+	uint8_t id[MM_SECLOG_ID_LEN], dirid[MM_SECLOG_ID_LEN];
+	uint8_t key[MM_SECLOG_KEY_LEN];
+	int r;
+
+	if ((r = log_key_read(keyfile, id, key)) != 0) {
+		fprintf(stderr, "mamori-log: key file %s: %s\n", keyfile, mm_strerror(r));
+		return 2;
+	}
+	/* a key for another log fails anyway; this says why */
+	if (log_dir_id(dir, dirid) == 0 && memcmp(id, dirid, sizeof(id)) != 0)
+		printf("note: the key file is for another log than %s/seclog.id\n",
+		    dir);
+	memset(&rep, 0, sizeof(rep));
+	r = mm_seclog_verify_dir(dir, key, &rep);
+	mm_wipe(key, sizeof(key));
+	log_report_print(&rep);
+	if (r != 0 && rep.error == 0)
+		printf("problem: %s\n", mm_strerror(r));
+	printf("%s\n", r == 0 ? "verifies" : "DOES NOT VERIFY");
+	return r == 0 ? 0 : 1;
+}
+
+/* ---- show ---- */
+
+struct log_filter {
+	int has_type;
+	uint16_t type;
+	uint8_t min_severity;	/* numerically at most (0 most severe) */
+	int has_severity;
+	uint64_t since, until;
+	const char *source;
+	int json;
+};
+
+struct log_show {
+	const struct log_filter *f;
+	int keyed;			/* --key: verify while listing */
+	uint8_t id[MM_SECLOG_ID_LEN];
+	uint8_t key[MM_SECLOG_KEY_LEN];	/* until the verifier has it */
+	struct mm_seclog_verifier *v;	/* from the first segment's header */
+	int failed;			/* a problem has been reported */
+	uint64_t shown;
+	struct mm_seclog_report rep;
+};
+
+static int
+log_match(const struct log_filter *f, const struct mm_seclog_record *rec)
+{
+	if (f->has_type && rec->type != f->type)
+		return 0;
+	if (f->has_severity && rec->severity > f->min_severity)
+		return 0;
+	if (rec->wall_ms < f->since || rec->wall_ms > f->until)
+		return 0;
+	if (f->source != NULL && (strlen(f->source) != rec->source_len ||
+	    memcmp(f->source, rec->source, rec->source_len) != 0))
+		return 0;
+	return 1;
+}
+
+/* Printable ASCII as is, everything else as \xNN: nothing reaches the
+ * terminal that it would interpret. */
+static void
+log_put_escaped(FILE *fp, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\\')
+			fputs("\\\\", fp);
+		else if (p[i] >= 0x20 && p[i] < 0x7f)
+			fputc(p[i], fp);
+		else
+			fprintf(fp, "\\x%02x", (unsigned)p[i]);
+	}
+}
+
+static void
+log_iso_time(uint64_t ms, char *out, size_t outsz)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char base[32];
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(out, outsz, "?");
+		return;
+	}
+	snprintf(out, outsz, "%s.%03uZ", base, (unsigned)(ms % 1000));
+}
+
+/* verified: 1 yes, 0 this is the first bad record, -1 not checked. */
+static void
+log_print_text(const struct mm_seclog_record *rec, int keyed, int verified)
+{
+	char when[48], tbuf[16];
+
+	log_iso_time(rec->wall_ms, when, sizeof(when));
+	printf("seq=%" PRIu64 " epoch=%" PRIu32 " time=%s type=%s severity=%u "
+	    "source=", rec->seq, rec->epoch, when,
+	    log_type_name(rec->type, tbuf, sizeof(tbuf)), (unsigned)rec->severity);
+	log_put_escaped(stdout, (const uint8_t *)rec->source, rec->source_len);
+	if (keyed)
+		printf(" verified=%s", verified == 1 ? "yes" :
+		    verified == 0 ? "NO" : "-");
+	printf(" payload=");
+	log_put_escaped(stdout, rec->payload, rec->payload_len);
+	putchar('\n');
+}
+
+/* name: the bytes as a string if they are UTF-8, else name_hex: hex, so
+ * that every line is valid JSON. */
+static int
+log_json_bytes(json_t *o, const char *name, const char *hexname,
+    const void *p, size_t len)
+{
+	json_t *s;
+	char *hex;
+	int r;
+
+	if ((s = json_stringn(p, len)) != NULL)
+		return json_object_set_new(o, name, s) == 0 ? MM_OK : MM_ERR_ALLOC;
+	if ((hex = mm_malloc(2 * len + 1)) == NULL)
+		return MM_ERR_ALLOC;
+	mm_hex_encode(hex, p, len);
+	r = json_object_set_new(o, hexname, json_string(hex)) == 0 ?
+	    MM_OK : MM_ERR_ALLOC;
+	mm_free(hex);
+	return r;
+}
+
+static int
+log_print_json(const struct mm_seclog_record *rec, int keyed, int verified,
+    const char *what)
+{
+	char when[48], tbuf[16], bh[33];
+	json_t *o;
+	int r;
+
+	log_iso_time(rec->wall_ms, when, sizeof(when));
+	mm_hex_encode(bh, rec->boot_id, sizeof(rec->boot_id));
+	if ((o = json_object()) == NULL)
+		return MM_ERR_ALLOC;
+	r = json_object_set_new(o, "seq", json_integer((json_int_t)rec->seq));
+	r |= json_object_set_new(o, "epoch", json_integer(rec->epoch));
+	r |= json_object_set_new(o, "wall_ms", json_integer((json_int_t)rec->wall_ms));
+	r |= json_object_set_new(o, "time", json_string(when));
+	r |= json_object_set_new(o, "mono_ms", json_integer((json_int_t)rec->mono_ms));
+	r |= json_object_set_new(o, "boot_id", json_string(bh));
+	r |= json_object_set_new(o, "type",
+	    json_string(log_type_name(rec->type, tbuf, sizeof(tbuf))));
+	r |= json_object_set_new(o, "severity", json_integer(rec->severity));
+	r |= log_json_bytes(o, "source", "source_hex", rec->source, rec->source_len);
+	r |= log_json_bytes(o, "payload", "payload_hex", rec->payload,
+	    rec->payload_len);
+	if (keyed)
+		r |= json_object_set_new(o, "verified", verified == 1 ? json_true() :
+		    verified == 0 ? json_false() : json_null());
+	if (verified == 0 && what != NULL)
+		r |= json_object_set_new(o, "problem", json_string(what));
+	if (r != 0 || json_dumpf(o, stdout, JSON_COMPACT) != 0) {
+		json_decref(o);
+		return MM_ERR_IO;
+	}
+	putchar('\n');
+	json_decref(o);
+	return MM_OK;
+}
+
+/* One record: verify (with a key), filter, print. */
+static int
+log_show_record(struct log_show *s, const uint8_t *raw, size_t len,
+    const struct mm_seclog_record *rec)
+{
+	int verified = -1, first_bad = 0;
+
+	if (s->keyed && !s->failed) {
+		if (s->v != NULL && mm_seclog_verify_record(s->v, raw, len) == 0)
+			verified = 1;
+		else {
+			verified = 0;
+			first_bad = 1;
+			s->failed = 1;
+			if (s->v != NULL)
+				mm_seclog_verifier_report(s->v, &s->rep);
+			else {
+				s->rep.error_seq = rec->seq;
+				snprintf(s->rep.what, sizeof(s->rep.what),
+				    "no segment header to start from");
+			}
+		}
+	}
+	/* the first bad record is shown whatever the filter says */
+	if (!first_bad && !log_match(s->f, rec))
+		return MM_OK;
+	s->shown++;
+	if (s->f->json)
+		return log_print_json(rec, s->keyed, verified,
+		    first_bad ? s->rep.what : NULL);
+	log_print_text(rec, s->keyed, verified);
+	if (first_bad)
+		printf("^ first problem at seq %" PRIu64 ": %s\n", s->rep.error_seq,
+		    s->rep.what);
+	return MM_OK;
+}
+
+/* The first segment's header starts the verifier: where the log begins. */
+static void
+log_show_header(struct log_show *s, const uint8_t *buf, size_t len,
+    const char *path)
+{
+	struct mm_seclog_seghdr h;
+	int r;
+
+	if ((r = mm_seclog_seghdr_decode(buf, len, &h)) != 0) {
+		fprintf(stderr, "mamori-log: %s: segment header: %s\n", path,
+		    mm_strerror(r));
+		return;
+	}
+	if (!s->keyed || s->failed)
+		return;
+	if (mm_memeq_ct(h.log_id, s->id, sizeof(s->id)) != 0) {
+		s->failed = 1;
+		s->rep.error_seq = h.first_seq;
+		snprintf(s->rep.what, sizeof(s->rep.what), "segment of seq %" PRIu64
+		    " belongs to another log than the key", h.first_seq);
+		printf("^ first problem at seq %" PRIu64 ": %s\n", h.first_seq,
+		    s->rep.what);
+		return;
+	}
+	if (s->v != NULL)
+		return;
+	r = mm_seclog_verifier_new(s->id, s->key, h.first_seq, h.first_epoch,
+	    h.prev_tag, &s->v);
+	mm_wipe(s->key, sizeof(s->key));
+	if (r != 0) {
+		s->failed = 1;
+		s->rep.error_seq = h.first_seq;
+		snprintf(s->rep.what, sizeof(s->rep.what), "verifier: %s",
+		    mm_strerror(r));
+	}
+}
+
+static int
+log_show_segment(struct log_show *s, const char *path)
+{
+	struct mm_seclog_record rec;
+	char *buf = NULL;
+	size_t len, off, used;
+	int r;
+
+	if ((r = mm_file_read(path, LOG_SEG_MAX, &buf, &len)) != 0) {
+		fprintf(stderr, "mamori-log: %s: %s\n", path, mm_strerror(r));
+		return r;
+	}
+	if (len < MM_SECLOG_SEG_HDR_LEN) {
+		fprintf(stderr, "mamori-log: %s: short segment header\n", path);
+		mm_free(buf);
+		return MM_ERR_SHORT;
+	}
+	log_show_header(s, (const uint8_t *)buf, len, path);
+	for (off = MM_SECLOG_SEG_HDR_LEN; off < len; off += used) {
+		if ((r = mm_seclog_decode((const uint8_t *)buf + off, len - off,
+		    &rec, &used)) != 0) {
+			fprintf(stderr, "mamori-log: %s: malformed record at offset "
+			    "%zu: %s\n", path, off, mm_strerror(r));
+			break;
+		}
+		if ((r = log_show_record(s, (const uint8_t *)buf + off, used,
+		    &rec)) != 0)
+			break;
+	}
+	mm_free(buf);
+	return r;
+}
+
+static int
+log_show(const char *dir, const char *keyfile, const struct log_filter *f)
+{
+	struct log_show s;
+	struct dirent **names = NULL;
+	char path[4096];
+	int i, n = 0, r, bad = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.f = f;
+	if (keyfile != NULL) {
+		if ((r = log_key_read(keyfile, s.id, s.key)) != 0) {
+			fprintf(stderr, "mamori-log: key file %s: %s\n", keyfile,
+			    mm_strerror(r));
+			return 2;
+		}
+		s.keyed = 1;
+	}
+	if ((r = log_seg_list(dir, &names, &n)) != 0) {
+		fprintf(stderr, "mamori-log: %s/log: %s\n", dir, mm_strerror(r));
+		mm_wipe(s.key, sizeof(s.key));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (snprintf(path, sizeof(path), "%s/log/%s", dir,
+		    names[i]->d_name) >= (int)sizeof(path)) {
+			bad = 1;
+			break;
+		}
+		if (log_show_segment(&s, path) != 0)
+			bad = 1;
+	}
+	log_seg_free(names, n);
+	mm_wipe(s.key, sizeof(s.key));
+	if (s.keyed) {
+		if (!s.failed && s.v != NULL)
+			mm_seclog_verifier_report(s.v, &s.rep);
+		if (s.failed)
+			fprintf(stderr, "mamori-log: %" PRIu64 " records verify; first "
+			    "problem at seq %" PRIu64 ": %s\n", s.rep.records,
+			    s.rep.error_seq, s.rep.what);
+		else
+			fprintf(stderr, "mamori-log: all %" PRIu64 " records verify%s%s\n",
+			    s.rep.records, s.rep.complete ? "" :
+			    " (last epoch not sealed)",
+			    bad ? " (but a segment was unreadable)" : "");
+		mm_seclog_verifier_free(s.v);
+	}
+	return bad || s.failed ? 1 : 0;
+}
+
+/* ---- main ---- */
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd, *dir = NULL, *key = NULL, *keyout = NULL, *source = NULL;
+	const char *payload = "", *type_name = NULL;
+	struct mm_seclog_event ev;
+	struct log_filter f;
+	uint64_t v, count = 1;
+	int i, have_sev = 0, r;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	memset(&f, 0, sizeof(f));
+	memset(&ev, 0, sizeof(ev));
+	f.until = UINT64_MAX;
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--json") == 0) {
+			f.json = 1;
+			continue;
+		}
+		if (val == NULL)
+			usage();
+		i++;
+		if (strcmp(a, "--dir") == 0)
+			dir = val;
+		else if (strcmp(a, "--key") == 0)
+			key = val;
+		else if (strcmp(a, "--key-out") == 0)
+			keyout = val;
+		else if (strcmp(a, "--type") == 0)
+			type_name = val;
+		else if (strcmp(a, "--source") == 0)
+			source = val;
+		else if (strcmp(a, "--payload") == 0)
+			payload = val;
+		else if (strcmp(a, "--severity") == 0 ||
+		    strcmp(a, "--min-severity") == 0) {
+			if (log_parse_u64(val, 7, &v) != 0)
+				usage();
+			ev.severity = f.min_severity = (uint8_t)v;
+			have_sev = f.has_severity = 1;
+		} else if (strcmp(a, "--count") == 0) {
+			if (log_parse_u64(val, 100000000, &count) != 0 || count == 0)
+				usage();
+		} else if (strcmp(a, "--since") == 0) {
+			if (log_parse_u64(val, UINT64_MAX, &f.since) != 0)
+				usage();
+		} else if (strcmp(a, "--until") == 0) {
+			if (log_parse_u64(val, UINT64_MAX, &f.until) != 0)
+				usage();
+		} else
+			usage();
+	}
+	if (dir == NULL)
+		usage();
+	mm_log_init("mamori-log", MM_LOG_WARN, 0);
+	if (mm_crypto_init() != 0)
+		return 1;
+
+	if (strcmp(cmd, "create") == 0) {
+		if (keyout == NULL)
+			usage();
+		return log_create(dir, keyout);
+	}
+	if (strcmp(cmd, "append") == 0) {
+		if (type_name == NULL || !have_sev || source == NULL ||
+		    strlen(source) == 0 || strlen(source) > MM_SECLOG_SOURCE_MAX ||
+		    strlen(payload) > MM_SECLOG_PAYLOAD_MAX)
+			usage();
+		if (log_type_parse(type_name, 1, &f.type) != 0) {
+			fprintf(stderr, "mamori-log: unknown type %s\n", type_name);
+			usage();
+		}
+		ev.type = (enum mm_seclog_type)f.type;
+		ev.source = source;
+		ev.payload = payload;
+		ev.payload_len = strlen(payload);
+		return log_append(dir, &ev, count);
+	}
+	if (strcmp(cmd, "verify") == 0) {
+		if (key == NULL)
+			usage();
+		return log_verify(dir, key);
+	}
+	if (strcmp(cmd, "show") == 0) {
+		if (type_name != NULL) {
+			if ((r = log_type_parse(type_name, 0, &f.type)) != 0) {
+				fprintf(stderr, "mamori-log: unknown type %s\n", type_name);
+				usage();
+			}
+			f.has_type = 1;
+		}
+		f.source = source;
+		return log_show(dir, key, &f);
+	}
+	usage();
+}
