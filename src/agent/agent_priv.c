@@ -245,6 +245,7 @@ agent_seclog_open(struct agent_monitor *m)
 	}
 	mm_seclog_defaults(&sc);
 	sc.dir = m->conf->state_dir;
+	sc.group_ms = 200;	/* the monitor's loop ticks every 200 ms */
 	if ((r = mm_seclog_open(&sc, &m->seclog, &cut)) != 0) {
 		mm_log(MM_LOG_ERR, "sealed log: %s", mm_strerror(r));
 		m->seclog = NULL;
@@ -938,8 +939,10 @@ agent_loop(struct agent_monitor *m, int *err)
 			}
 		}
 		agent_reap(m);
-		if (m->seclog != NULL && (r = mm_seclog_tick(m->seclog)) != 0)
-			mm_log(MM_LOG_ERR, "sealed log: %s", mm_strerror(r));
+		/* mm_seclog logs its own first failure; it then refuses until
+		 * reopened, which is not worth a line every 200 ms */
+		if (m->seclog != NULL)
+			(void)mm_seclog_tick(m->seclog);
 	}
 }
 

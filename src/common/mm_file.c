@@ -21,7 +21,7 @@ mm_path_join(char *out, size_t outsz, const char *dir, const char *name)
 	return MM_OK;
 }
 
-static int
+int
 mm_file_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

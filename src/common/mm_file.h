@@ -20,6 +20,8 @@ int mm_file_write_atomic(const char *path, const void *data, size_t len,
  * MM_ERR_NOT_FOUND if missing.  Caller frees with mm_freezero(*out, *outlen+1).
  */
 int mm_file_read(const char *path, size_t max, char **out, size_t *outlen);
+/* Writes all len bytes to fd, retrying short writes and EINTR.  MM_ERR_IO. */
+int mm_file_write_all(int fd, const void *data, size_t len);
 /* Creates dir (one level) with mode if missing; checks it is a directory. */
 int mm_file_mkdir(const char *dir, mode_t mode);
 /* snprintf into out[outsz]; MM_ERR_TOO_LARGE on truncation. */

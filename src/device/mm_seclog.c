@@ -109,30 +109,13 @@ sl_fail(struct mm_seclog *l, int r)
 	return r;
 }
 
-static int
-sl_write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return MM_ERR_IO;
-		p += w;
-		len -= (size_t)w;
-	}
-	return MM_OK;
-}
-
 /* Hands the buffer to the kernel (not durable yet). */
 static int
 sl_flush(struct mm_seclog *l)
 {
 	if (l->wlen == 0)
 		return MM_OK;
-	if (sl_write_all(l->fd, l->wbuf, l->wlen) != 0)
+	if (mm_file_write_all(l->fd, l->wbuf, l->wlen) != 0)
 		return sl_fail(l, MM_ERR_IO);
 	/* start writeback now, so that the next fdatasync (at the latest
 	 * the SEAL's) finds less to wait for; only a hint */

@@ -24,7 +24,7 @@
  *
  * Segment header (MM_SECLOG_SEG_HDR_LEN bytes, then records): "MMSLSEG1",
  * version (1), 3 zero bytes, log id (16), first seq (8), first epoch (4),
- * previous tag (32).  Decision 0008 says 64 bytes, but its fields take 69.
+ * previous tag (32).
  */
 #define MM_SECLOG_SEG_HDR_LEN 72
 

@@ -53,6 +53,21 @@ factory_identity(const char *state, char *model, size_t msz, char *serial,
 	json_decref(o);
 }
 
+static void
+factory_seclog_remove(const char *state)
+{
+	static const char *const names[] = { "seclog.key", "seclog.id" };
+	char path[600];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", state, names[i]);
+		(void)unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/log", state);
+	(void)rmdir(path);
+}
+
 /* The sealed log: its initial key goes to the fleet, never stays here. */
 static int
 factory_seclog(const char *state, const char *out)
@@ -76,6 +91,8 @@ factory_seclog(const char *state, const char *out)
 	mm_wipe(keyhex, sizeof(keyhex));
 	mm_wipe(text, sizeof(text));
 	if (r != 0) {
+		/* a log whose key nobody has could never be verified */
+		factory_seclog_remove(state);
 		fprintf(stderr, "mamori-factory: cannot write %s: %s\n", out,
 		    mm_strerror(r));
 		return r;
