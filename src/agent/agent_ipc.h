@@ -35,6 +35,10 @@ enum agent_ipc_type {
 	/* Network worker, from a signed command: user str8, X25519 public key
 	 * 32 bytes -> the new one-time secret sealed to it, str16. */
 	AGENT_IPC_CREDRESET = 7,
+	/* Network worker: one event for the sealed log: type u16 (of a fixed
+	 * few), severity u8, text str16 (at most 512) -> status.  The monitor
+	 * rate-limits them and records how many it dropped. */
+	AGENT_IPC_EVENT = 8,
 	AGENT_IPC__MAX
 };
 

@@ -1,5 +1,6 @@
 /* agent_net.c - network worker. */
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "common/mm_err.h"
 #include "common/mm_log.h"
 #include "common/mm_time.h"
+#include "device/mm_seclog.h"
 #include "proto/mm_cmd.h"
 #include "proto/mm_msg.h"
 #include "proto/mm_topic.h"
@@ -101,6 +103,34 @@ agent_net_add_capped(uint32_t a, uint32_t b)
 	uint64_t s = (uint64_t)a + b;
 
 	return s > 1000000000u ? 1000000000u : (uint32_t)s;
+}
+
+/* Tells the monitor an event for the sealed log (best effort: the monitor
+ * may refuse under its rate limit, and the worker carries on). */
+static void agent_net_event(struct agent_net *n, enum mm_seclog_type type,
+    int severity, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+agent_net_event(struct agent_net *n, enum mm_seclog_type type, int severity,
+    const char *fmt, ...)
+{
+	struct mm_buf *req = agent_ipc_new(AGENT_IPC_EVENT);
+	char text[512];
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		len = 0;
+	if ((size_t)len >= sizeof(text))
+		len = (int)sizeof(text) - 1;
+	if (req != NULL && mm_buf_put_u16(req, (uint16_t)type) == 0 &&
+	    mm_buf_put_u8(req, (uint8_t)severity) == 0 &&
+	    mm_buf_put_str16(req, text, (size_t)len) == 0)
+		(void)agent_ipc_call(n->ipcfd, req, NULL);
+	mm_buf_free(req);
 }
 
 /* Asks the monitor for the local-administration summary (operate mode). */
@@ -433,6 +463,10 @@ agent_net_on_cmd(struct agent_net *n, const void *payload, size_t len)
 	if (r != 0) {
 		mm_log(MM_LOG_WARN, "refused command (%zu bytes): %s", len,
 		    mm_strerror(r));
+		/* a forged, replayed or misdirected command is an attack on the
+		 * control path (T11) */
+		agent_net_event(n, MM_SLT_ATTACK, 4, "{\"event\":\"command refused\","
+		    "\"bytes\":%zu,\"reason\":\"%s\"}", len, mm_strerror(r));
 		agent_net_result(n, 0, "?", "refused", mm_strerror(r));
 		return;
 	}
@@ -446,6 +480,10 @@ agent_net_on_cmd(struct agent_net *n, const void *payload, size_t len)
 	mm_log(MM_LOG_NOTICE, "command %s accepted (counter %llu)", cmd.name,
 	    (unsigned long long)cmd.counter);
 	status = agent_net_execute(n, &cmd, &reason);
+	agent_net_event(n, MM_SLT_RESULT, 5, "{\"event\":\"command\",\"name\":"
+	    "\"%s\",\"counter\":%llu,\"status\":\"%s\",\"reason\":\"%s\"}",
+	    cmd.name, (unsigned long long)cmd.counter, status,
+	    reason != NULL ? reason : "");
 	agent_net_result(n, cmd.counter, cmd.name, status, reason);
 }
 
@@ -469,6 +507,7 @@ agent_net_on_cert(struct agent_net *n, const void *payload, size_t len)
 	}
 	json_decref(o);
 	mm_log(MM_LOG_NOTICE, "re-key complete; reconnecting with the new identity");
+	agent_net_event(n, MM_SLT_CONFIG, 5, "{\"event\":\"re-key complete\"}");
 	n->exit_code = AGENT_EXIT_RESTART;
 }
 
@@ -516,6 +555,8 @@ agent_net_on_message(struct mosquitto *mq, void *arg,
 			n->exit_code = AGENT_EXIT_FAIL;
 		} else {
 			mm_log(MM_LOG_NOTICE, "enrolled as %s", n->boot->device_id);
+			agent_net_event(n, MM_SLT_CONFIG, 5, "{\"event\":\"enrolled\","
+			    "\"device_id\":\"%s\"}", n->boot->device_id);
 			n->exit_code = AGENT_EXIT_RESTART;
 		}
 		json_decref(o);
@@ -543,6 +584,8 @@ agent_net_on_connect(struct mosquitto *mq, void *arg, int rc)
 		return;		/* the request goes out once subscribed */
 	}
 	mm_log(MM_LOG_INFO, "connected to fleet as %s", n->boot->device_id);
+	agent_net_event(n, MM_SLT_COMM, 6, "{\"event\":\"connected\",\"host\":"
+	    "\"%s\",\"port\":%d}", n->conf->server_host, n->conf->port);
 	if (mm_topic_build(topic, sizeof(topic), MM_DIR_DOWN, n->boot->device_id,
 	    "cmd") == 0)
 		(void)mosquitto_subscribe(mq, NULL, topic, 1);

@@ -33,6 +33,8 @@
 #include "device/mm_seclog.h"
 
 #define AGENT_CSR_PER_WORKER 3
+#define AGENT_EVENTS_PER_S 50
+#define AGENT_EVENT_TEXT_MAX 512
 #define AGENT_BACKOFF_MAX 300
 /* A worker broke the IPC protocol (not an mm_err code). */
 #define AGENT_PROTO_VIOLATION 1
@@ -63,6 +65,10 @@ struct agent_monitor {
 	struct agent_child net, adm;
 	struct agent_child *cur;	/* whose request is being served */
 	struct mm_seclog *seclog;	/* NULL: no sealed log on this device */
+	/* the network worker's events: at most AGENT_EVENTS_PER_S a second */
+	int64_t ev_window_ms;
+	unsigned ev_in_window;
+	uint64_t ev_dropped, ev_drop_first_ms;
 };
 
 typedef int (*agent_priv_fn)(struct agent_monitor *, struct mm_buf *,
@@ -75,6 +81,7 @@ static int priv_admin(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
 static int priv_authstat(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
 static int priv_maint(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
 static int priv_credreset(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
+static int priv_event(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
 
 /* What each worker may ask, in which mode. */
 static const struct {
@@ -92,6 +99,8 @@ static const struct {
 	{ AGENT_IPC_AUTHSTAT, priv_authstat, AGENT_MODE_OPERATE, AGENT_W_NET },
 	{ AGENT_IPC_MAINT, priv_maint, AGENT_MODE_OPERATE, AGENT_W_NET },
 	{ AGENT_IPC_CREDRESET, priv_credreset, AGENT_MODE_OPERATE, AGENT_W_NET },
+	{ AGENT_IPC_EVENT, priv_event, AGENT_MODE_ENROL | AGENT_MODE_OPERATE,
+	    AGENT_W_NET },
 };
 
 static volatile sig_atomic_t agent_stop;
@@ -253,6 +262,47 @@ agent_seclog_open(struct agent_monitor *m)
 	}
 	if (cut > 0)
 		mm_log(MM_LOG_WARN, "sealed log: cut a torn tail of %zu bytes", cut);
+}
+
+/* An event from the network worker for the sealed log.  Only a few types
+ * are its to report, and a worker taken over could flood: beyond
+ * AGENT_EVENTS_PER_S a second events are dropped, and the next one that
+ * gets in is preceded by a LOSS record that says how many. */
+static int
+priv_event(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
+{
+	char text[AGENT_EVENT_TEXT_MAX + 1], loss[128];
+	uint16_t type;
+	uint8_t sev;
+	int64_t now = mm_now_ms();
+
+	(void)reply;
+	if (mm_buf_get_u16(req, &type) != 0 || mm_buf_get_u8(req, &sev) != 0 ||
+	    mm_buf_get_cstr16(req, text, sizeof(text)) != 0 ||
+	    mm_buf_expect_end(req) != 0)
+		mm_fatal("worker sent a malformed event");
+	if (sev > 7 || (type != MM_SLT_COMM && type != MM_SLT_ATTACK &&
+	    type != MM_SLT_CONFIG && type != MM_SLT_STATE && type != MM_SLT_RESULT))
+		return MM_ERR_RANGE;
+	if (now - m->ev_window_ms >= 1000) {
+		m->ev_window_ms = now;
+		m->ev_in_window = 0;
+	}
+	if (++m->ev_in_window > AGENT_EVENTS_PER_S) {
+		if (m->ev_dropped++ == 0)
+			m->ev_drop_first_ms = (uint64_t)now;
+		return MM_ERR_DENIED;
+	}
+	if (m->ev_dropped > 0) {
+		snprintf(loss, sizeof(loss), "{\"dropped\":%llu,\"from\":\"network "
+		    "worker\",\"reason\":\"rate limit\",\"since_mono_ms\":%llu}",
+		    (unsigned long long)m->ev_dropped,
+		    (unsigned long long)m->ev_drop_first_ms);
+		agent_seclog(m, MM_SLT_LOSS, 4, "agent", loss);
+		m->ev_dropped = 0;
+	}
+	agent_seclog(m, (enum mm_seclog_type)type, sev, "net", text);
+	return MM_OK;
 }
 
 /* ---- local administration ---- */

@@ -164,7 +164,9 @@ kill "${PIDS[-1]}" 2>/dev/null; wait "${PIDS[-1]}" 2>/dev/null || true
 "$BIN/mamori-log" show --dir "$D" --key "$T/seclog-A.key" >"$T/sls.out" 2>&1
 for what in "type=auth.*logged in" "type=auth.*password of admin changed" \
     "type=attack.*locked out" "type=config.*maintenance mode on" \
-    "type=auth.*reset by the fleet" "type=log_stop"; do
+    "type=auth.*reset by the fleet" "type=comm.*connected" \
+    "type=result.*set_heartbeat.*refused.*initial credentials" \
+    "type=result.*cred_reset.*ok" "type=log_stop"; do
 	grep -q "$what" "$T/sls.out" && pass "sealed log records: $what" ||
 	    fail "sealed log lacks: $what"
 done

@@ -9,7 +9,11 @@ FORGE=${MM_FORGE:?set MM_FORGE to the mm_forge test tool}
 fleet_up
 
 a=$(device_add A); b=$(device_add B)
+# A keeps a sealed log (no local accounts: remote administration stays on)
+"$BIN/mamori-log" create --dir "$T/dev-A" --key-out "$T/seclog-A.key" >/dev/null ||
+    fail "mamori-log create"
 agent_start "$T/dev-A" a >/dev/null
+agent_a=${PIDS[-1]}
 agent_start "$T/dev-B" b >/dev/null
 wait_for "agents up" 30 sh -c "[ \$(grep -c 'hello from' '$T/server.log') -ge 2 ]"
 
@@ -130,4 +134,11 @@ wait_for "ping after restore" 20 sh -c "[ \"\$(sqlite3 '$FLEET/mamori.db' 'SELEC
 id=$(queue "$a" ping)
 wait_for "ping after attacks" 20 sh -c "[ \"\$(sqlite3 '$FLEET/mamori.db' 'SELECT status FROM commands WHERE id=$id')\" = ok ]" &&
     pass "device still obeys genuine commands" || fail "A stopped working"
+# every refusal above is in A's sealed log as an attack on the control path
+kill "$agent_a" 2>/dev/null; wait "$agent_a" 2>/dev/null || true
+"$BIN/mamori-log" verify --dir "$T/dev-A" --key "$T/seclog-A.key" >"$T/slv.out" 2>&1 &&
+    pass "A's sealed log verifies" || fail "seclog: $(cat "$T/slv.out")"
+n=$("$BIN/mamori-log" show --dir "$T/dev-A" --type attack | grep -c "command refused" || true)
+[ "$n" -ge 4 ] && pass "refused commands recorded in the sealed log ($n)" ||
+    fail "only $n refused commands in the sealed log"
 finish
