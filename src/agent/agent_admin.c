@@ -299,6 +299,8 @@ agent_admin_run(const struct agent_conf *c, SSL_CTX *web_ctx, int web_fd,
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	a.conf = c;
+	wc.pw_min_len = c->auth.policy.min_len;
+	wc.pw_min_classes = c->auth.policy.min_classes;
 	a.ipc = ipc_fd;
 	a.ctl_fd = ctl_fd;
 	a.acl = *acl;

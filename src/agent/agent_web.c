@@ -552,3 +552,9 @@ agent_web_admin(const struct agent_web *w)
 {
 	return w->adm;
 }
+
+const struct agent_web_conf *
+agent_web_settings(const struct agent_web *w)
+{
+	return &w->conf;
+}

@@ -37,10 +37,14 @@ struct agent_web_conf {
 	unsigned timeout_ms;	/* handshake, and each whole request */
 	unsigned idle_ms;	/* keep-alive wait for the next request */
 	size_t max_body;	/* request body bytes, at most 65536 */
+	/* the password rules the page states (the monitor enforces them) */
+	unsigned pw_min_len;
+	unsigned pw_min_classes;
 };
 
 #define AGENT_WEB_CONF_DEFAULT { .max_conns = 64, .max_per_src = 8, \
-	.timeout_ms = 10000, .idle_ms = 15000, .max_body = 4096 }
+	.timeout_ms = 10000, .idle_ms = 15000, .max_body = 4096, \
+	.pw_min_len = 8, .pw_min_classes = 2 }
 
 #define AGENT_WEB_COOKIE "__Host-mamori"
 /* Room for any one response: a page of at most 65536 bytes and its head. */
@@ -91,7 +95,9 @@ int agent_web_source(const struct sockaddr *sa, socklen_t salen, char *out,
 int agent_web_respond(struct agent_web *w, const char *src,
     const struct mm_http_req *req, struct mm_buf *out, int *close_after);
 
-/* The admin worker w forwards requests to (for agent_web_page.c). */
+/* The admin worker w forwards requests to, and w's settings (for
+ * agent_web_page.c). */
 struct agent_admin *agent_web_admin(const struct agent_web *w);
+const struct agent_web_conf *agent_web_settings(const struct agent_web *w);
 
 #endif

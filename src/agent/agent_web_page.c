@@ -619,16 +619,21 @@ static void
 web_password_page(struct web_rq *q, int status, int must_change,
     const char *error)
 {
+	const struct agent_web_conf *wc = agent_web_settings(q->w);
+	unsigned len = wc->pw_min_len > 0 ? wc->pw_min_len : 8;
+	unsigned cls = wc->pw_min_classes > 0 ? wc->pw_min_classes : 2;
+
 	web_begin(q, status, "Change password");
 	if (must_change)
 		web_para(q, "warning", "This account still has its initial "
 		    "password. Change it before doing anything else.");
 	if (error != NULL)
 		web_para(q, "error", error);
-	web_raw(q, "<p>The new password must</p>\n<ul>\n"
-	    "<li>have at least 8 characters,</li>\n"
-	    "<li>mix at least two of letters, digits and symbols,</li>\n"
-	    "<li>not be a well-known or leaked password, and not contain your "
+	web_fmt(q, "<p>The new password must</p>\n<ul>\n"
+	    "<li>have at least %u characters,</li>\n"
+	    "<li>mix at least %s of letters, digits and symbols,</li>\n",
+	    len, cls >= 3 ? "all three" : "two");
+	web_raw(q, "<li>not be a well-known or leaked password, and not contain your "
 	    "user name or the device's model, serial number or id,</li>\n"
 	    "<li>differ from your recent passwords.</li>\n</ul>\n"
 	    "<p>Changing it logs you out everywhere.</p>\n"
@@ -637,13 +642,13 @@ web_password_page(struct web_rq *q, int status, int must_change,
 	web_raw(q, "<label for=\"old\">Current password</label>\n"
 	    "<input id=\"old\" name=\"old\" type=\"password\" "
 	    "autocomplete=\"current-password\" required>\n"
-	    "<label for=\"new\">New password</label>\n"
-	    "<input id=\"new\" name=\"new\" type=\"password\" "
-	    "autocomplete=\"new-password\" minlength=\"8\" required>\n"
-	    "<label for=\"confirm\">New password again</label>\n"
-	    "<input id=\"confirm\" name=\"confirm\" type=\"password\" "
-	    "autocomplete=\"new-password\" minlength=\"8\" required>\n"
-	    "<button type=\"submit\">Change password</button>\n</form>\n");
+	    "<label for=\"new\">New password</label>\n");
+	web_fmt(q, "<input id=\"new\" name=\"new\" type=\"password\" "
+	    "autocomplete=\"new-password\" minlength=\"%u\" required>\n", len);
+	web_raw(q, "<label for=\"confirm\">New password again</label>\n");
+	web_fmt(q, "<input id=\"confirm\" name=\"confirm\" type=\"password\" "
+	    "autocomplete=\"new-password\" minlength=\"%u\" required>\n", len);
+	web_raw(q, "<button type=\"submit\">Change password</button>\n</form>\n");
 	if (!must_change)
 		web_back(q);
 	web_end(q);

@@ -237,6 +237,9 @@ setup(void **state)
 	struct sockaddr_in sin;
 
 	(void)state;
+	/* a stricter policy than the default: the page must say so */
+	c.pw_min_len = 12;
+	c.pw_min_classes = 3;
 	memset(&mon, 0, sizeof(mon));
 	mon.role = "admin";
 	assert_int_not_equal(epfd = epoll_create1(0), -1);
@@ -401,7 +404,9 @@ test_dashboard(void **state)
 	assert_int_equal(run("GET /password HTTP/1.1\r\nHost: h\r\n" COOKIE
 	    "\r\n"), 200);
 	assert_non_null(strstr(rbody, "initial password"));
-	assert_non_null(strstr(rbody, "at least 8 characters"));
+	assert_non_null(strstr(rbody, "at least 12 characters"));
+	assert_non_null(strstr(rbody, "all three of letters, digits and symbols"));
+	assert_non_null(strstr(rbody, "minlength=\"12\""));
 }
 
 static void
