@@ -214,4 +214,27 @@ void mm_seclog_verifier_free(struct mm_seclog_verifier *v);
 int mm_seclog_verify_dir(const char *dir, const uint8_t root_key[MM_SECLOG_KEY_LEN],
     struct mm_seclog_report *rep);
 
+/* ---- files for tools ---- */
+
+/* The initial-key file handed to the fleet: "log_id=<hex>" and
+ * "root_key=<hex>" lines ('#' comments allowed), mode 0600.  Reading is
+ * strict: both lines once, nothing else; MM_ERR_FORMAT otherwise. */
+int mm_seclog_keyfile_write(const char *path, const uint8_t id[MM_SECLOG_ID_LEN],
+    const uint8_t key[MM_SECLOG_KEY_LEN]);
+int mm_seclog_keyfile_read(const char *path, uint8_t id[MM_SECLOG_ID_LEN],
+    uint8_t key[MM_SECLOG_KEY_LEN]);
+/*
+ * Provisioning in one step: mm_seclog_create in dir, then the key file at
+ * keyfile; the initial key is wiped from memory.  If the key file cannot be
+ * written the new log is removed again (a log whose initial key nobody
+ * holds could never be verified).  *id (if not NULL) gets the log id.
+ */
+int mm_seclog_provision(const char *dir, const char *keyfile,
+    uint8_t id[MM_SECLOG_ID_LEN]);
+/* The first seqs of the segments of the log in dir, ascending (*seqs is
+ * mm_free'd by the caller), and the path of one segment. */
+int mm_seclog_segment_list(const char *dir, uint64_t **seqs, size_t *n);
+int mm_seclog_segment_path(char *out, size_t outsz, const char *dir,
+    uint64_t first_seq);
+
 #endif

@@ -414,3 +414,110 @@ mm_seclog_seal_count(const uint8_t *p, size_t len, uint32_t *count)
 	*count = (uint32_t)v;
 	return MM_OK;
 }
+
+/* ---- files for tools ---- */
+
+#define SL_INITKEY_FILE_MAX 4096	/* the key file handed to the fleet */
+
+int
+mm_seclog_keyfile_write(const char *path, const uint8_t id[MM_SECLOG_ID_LEN],
+    const uint8_t key[MM_SECLOG_KEY_LEN])
+{
+	char idhex[2 * MM_SECLOG_ID_LEN + 1], keyhex[2 * MM_SECLOG_KEY_LEN + 1];
+	char text[512];
+	int n, r;
+
+	mm_hex_encode(idhex, id, MM_SECLOG_ID_LEN);
+	mm_hex_encode(keyhex, key, MM_SECLOG_KEY_LEN);
+	n = snprintf(text, sizeof(text),
+	    "# mamori sealed log: initial key (decision 0008).  Hand it to the\n"
+	    "# fleet, then delete this file: it verifies and forges the log.\n"
+	    "log_id=%s\nroot_key=%s\n", idhex, keyhex);
+	r = n > 0 && (size_t)n < sizeof(text) ?
+	    mm_file_write_atomic(path, text, (size_t)n, 0600) : MM_ERR_INTERNAL;
+	mm_wipe(keyhex, sizeof(keyhex));
+	mm_wipe(text, sizeof(text));
+	return r;
+}
+
+int
+mm_seclog_keyfile_read(const char *path, uint8_t id[MM_SECLOG_ID_LEN],
+    uint8_t key[MM_SECLOG_KEY_LEN])
+{
+	char *text = NULL, *line, *next;
+	size_t len;
+	int r, have_id = 0, have_key = 0;
+
+	if ((r = mm_file_read(path, SL_INITKEY_FILE_MAX, &text, &len)) != 0)
+		return r;
+	r = MM_OK;
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (strncmp(line, "log_id=", 7) == 0 && !have_id) {
+			if ((r = mm_hex_decode(id, MM_SECLOG_ID_LEN, line + 7)) != 0)
+				break;
+			have_id = 1;
+		} else if (strncmp(line, "root_key=", 9) == 0 && !have_key) {
+			if ((r = mm_hex_decode(key, MM_SECLOG_KEY_LEN, line + 9)) != 0)
+				break;
+			have_key = 1;
+		} else {
+			r = MM_ERR_FORMAT;
+			break;
+		}
+	}
+	if (r == MM_OK && (!have_id || !have_key))
+		r = MM_ERR_FORMAT;
+	mm_freezero(text, len + 1);
+	if (r != MM_OK)
+		mm_wipe(key, MM_SECLOG_KEY_LEN);
+	return r;
+}
+
+int
+mm_seclog_provision(const char *dir, const char *keyfile,
+    uint8_t id[MM_SECLOG_ID_LEN])
+{
+	static const char *const files[] = { "seclog.key", "seclog.id" };
+	uint8_t lid[MM_SECLOG_ID_LEN], key[MM_SECLOG_KEY_LEN];
+	char path[SL_PATH_MAX];
+	size_t i;
+	int r;
+
+	if ((r = mm_seclog_create(dir, lid, key)) != 0)
+		return r;
+	r = mm_seclog_keyfile_write(keyfile, lid, key);
+	mm_wipe(key, sizeof(key));
+	if (r != 0) {
+		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+			if (mm_path_join(path, sizeof(path), dir, files[i]) == 0)
+				(void)unlink(path);
+		if (mm_path_join(path, sizeof(path), dir, SL_LOG_DIR) == 0)
+			(void)rmdir(path);
+		return r;
+	}
+	if (id != NULL)
+		memcpy(id, lid, sizeof(lid));
+	return MM_OK;
+}
+
+int
+mm_seclog_segment_list(const char *dir, uint64_t **seqs, size_t *n)
+{
+	char logdir[SL_PATH_MAX];
+	int r;
+
+	if ((r = mm_path_join(logdir, sizeof(logdir), dir, SL_LOG_DIR)) != 0)
+		return r;
+	return mm_seclog_segments(logdir, seqs, n);
+}
+
+int
+mm_seclog_segment_path(char *out, size_t outsz, const char *dir,
+    uint64_t first_seq)
+{
+	return mm_seclog_seg_path(out, outsz, dir, first_seq);
+}

@@ -199,9 +199,9 @@ mm_session_create(struct mm_sessions *s, const char *user, int role,
 	return MM_OK;
 }
 
-int
-mm_session_lookup(struct mm_sessions *s, const char *token, uint64_t now_ms,
-    int touch, struct mm_session_info *info)
+/* The live entry a presented token names; MM_ERR_NOT_FOUND otherwise. */
+static int
+mm_sess_by_token(struct mm_sessions *s, const char *token, struct mm_sess **out)
 {
 	uint8_t hash[MM_SHA256_LEN];
 	struct mm_sess *e;
@@ -213,6 +213,19 @@ mm_session_lookup(struct mm_sessions *s, const char *token, uint64_t now_ms,
 	mm_wipe(hash, sizeof(hash));
 	if (e == NULL)
 		return MM_ERR_NOT_FOUND;
+	*out = e;
+	return MM_OK;
+}
+
+int
+mm_session_lookup(struct mm_sessions *s, const char *token, uint64_t now_ms,
+    int touch, struct mm_session_info *info)
+{
+	struct mm_sess *e;
+	int r;
+
+	if ((r = mm_sess_by_token(s, token, &e)) != MM_OK)
+		return r;
 	if (mm_sess_timed_out(s, e, now_ms)) {
 		mm_sess_clear(e);
 		return MM_ERR_NOT_FOUND;
@@ -237,16 +250,11 @@ mm_session_csrf_ok(const struct mm_session_info *info, const char *csrf)
 int
 mm_session_end(struct mm_sessions *s, const char *token)
 {
-	uint8_t hash[MM_SHA256_LEN];
 	struct mm_sess *e;
 	int r;
 
-	if ((r = mm_sess_token_hash(token, hash)) != MM_OK)
+	if ((r = mm_sess_by_token(s, token, &e)) != MM_OK)
 		return r;
-	e = mm_sess_find(s, hash);
-	mm_wipe(hash, sizeof(hash));
-	if (e == NULL)
-		return MM_ERR_NOT_FOUND;
 	mm_sess_clear(e);
 	return MM_OK;
 }

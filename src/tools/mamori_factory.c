@@ -53,50 +53,20 @@ factory_identity(const char *state, char *model, size_t msz, char *serial,
 	json_decref(o);
 }
 
-static void
-factory_seclog_remove(const char *state)
-{
-	static const char *const names[] = { "seclog.key", "seclog.id" };
-	char path[600];
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", state, names[i]);
-		(void)unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/log", state);
-	(void)rmdir(path);
-}
-
 /* The sealed log: its initial key goes to the fleet, never stays here. */
 static int
 factory_seclog(const char *state, const char *out)
 {
-	uint8_t id[MM_SECLOG_ID_LEN], key[MM_SECLOG_KEY_LEN];
-	char text[2 * (MM_SECLOG_ID_LEN + MM_SECLOG_KEY_LEN) + 64];
-	char idhex[2 * MM_SECLOG_ID_LEN + 1], keyhex[2 * MM_SECLOG_KEY_LEN + 1];
-	int n, r;
+	uint8_t id[MM_SECLOG_ID_LEN];
+	char idhex[2 * MM_SECLOG_ID_LEN + 1];
+	int r;
 
-	if ((r = mm_seclog_create(state, id, key)) != 0) {
-		fprintf(stderr, "mamori-factory: sealed log in %s: %s\n", state,
-		    mm_strerror(r));
+	if ((r = mm_seclog_provision(state, out, id)) != 0) {
+		fprintf(stderr, "mamori-factory: sealed log in %s (key file %s): "
+		    "%s\n", state, out, mm_strerror(r));
 		return r;
 	}
 	mm_hex_encode(idhex, id, sizeof(id));
-	mm_hex_encode(keyhex, key, sizeof(key));
-	n = snprintf(text, sizeof(text), "log_id=%s\nroot_key=%s\n", idhex, keyhex);
-	r = n > 0 && (size_t)n < sizeof(text) ?
-	    mm_file_write_atomic(out, text, (size_t)n, 0600) : MM_ERR_INTERNAL;
-	mm_wipe(key, sizeof(key));
-	mm_wipe(keyhex, sizeof(keyhex));
-	mm_wipe(text, sizeof(text));
-	if (r != 0) {
-		/* a log whose key nobody has could never be verified */
-		factory_seclog_remove(state);
-		fprintf(stderr, "mamori-factory: cannot write %s: %s\n", out,
-		    mm_strerror(r));
-		return r;
-	}
 	printf("sealed log %s created; its initial key is in %s: give it to "
 	    "the fleet, then delete the file\n", idhex, out);
 	return 0;

@@ -13,7 +13,6 @@
  * Exit status: 0 done (verify: the log verifies), 1 failed (verify: it
  * does not), 2 usage.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,7 +31,6 @@
 #include "device/mm_seclog.h"
 
 #define LOG_SEG_MAX (256UL * 1024 * 1024)
-#define LOG_KEYFILE_MAX 4096
 
 static const struct {
 	const char *name;
@@ -127,131 +125,23 @@ log_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return MM_OK;
 }
 
-/* ---- the key file: "log_id=<hex>" and "root_key=<hex>" lines ---- */
-
-static int
-log_key_write(const char *path, const uint8_t id[MM_SECLOG_ID_LEN],
-    const uint8_t key[MM_SECLOG_KEY_LEN])
-{
-	char idhex[2 * MM_SECLOG_ID_LEN + 1], keyhex[2 * MM_SECLOG_KEY_LEN + 1];
-	char text[512];
-	int n, r;
-
-	mm_hex_encode(idhex, id, MM_SECLOG_ID_LEN);
-	mm_hex_encode(keyhex, key, MM_SECLOG_KEY_LEN);
-	n = snprintf(text, sizeof(text),
-	    "# mamori sealed log: initial key (decision 0008).  Hand it to the\n"
-	    "# fleet, then delete this file: it verifies and forges the log.\n"
-	    "log_id=%s\nroot_key=%s\n", idhex, keyhex);
-	r = n > 0 && (size_t)n < sizeof(text) ?
-	    mm_file_write_atomic(path, text, (size_t)n, 0600) : MM_ERR_INTERNAL;
-	mm_wipe(keyhex, sizeof(keyhex));
-	mm_wipe(text, sizeof(text));
-	return r;
-}
-
-static int
-log_key_read(const char *path, uint8_t id[MM_SECLOG_ID_LEN],
-    uint8_t key[MM_SECLOG_KEY_LEN])
-{
-	char *text = NULL, *line, *next;
-	size_t len;
-	int r, have_id = 0, have_key = 0;
-
-	if ((r = mm_file_read(path, LOG_KEYFILE_MAX, &text, &len)) != 0)
-		return r;
-	r = MM_OK;
-	for (line = text; line != NULL && *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
-		if (strncmp(line, "log_id=", 7) == 0 && !have_id) {
-			if ((r = mm_hex_decode(id, MM_SECLOG_ID_LEN, line + 7)) != 0)
-				break;
-			have_id = 1;
-		} else if (strncmp(line, "root_key=", 9) == 0 && !have_key) {
-			if ((r = mm_hex_decode(key, MM_SECLOG_KEY_LEN, line + 9)) != 0)
-				break;
-			have_key = 1;
-		} else {
-			r = MM_ERR_FORMAT;
-			break;
-		}
-	}
-	if (r == MM_OK && (!have_id || !have_key))
-		r = MM_ERR_FORMAT;
-	mm_freezero(text, len + 1);
-	if (r != MM_OK)
-		mm_wipe(key, MM_SECLOG_KEY_LEN);
-	return r;
-}
-
-/* ---- segments ---- */
-
-static int
-log_seg_filter(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-
-	return n > 8 && strncmp(d->d_name, "seg-", 4) == 0 &&
-	    strcmp(d->d_name + n - 4, ".msl") == 0;
-}
-
-/* The segment names of dir/log in order (fixed-width hex sorts). */
-static int
-log_seg_list(const char *dir, struct dirent ***names, int *n)
-{
-	char path[4096];
-	int r;
-
-	if ((r = mm_path_join(path, sizeof(path), dir, "log")) != 0)
-		return r;
-	if ((*n = scandir(path, names, log_seg_filter, alphasort)) < 0)
-		return errno == ENOENT ? MM_ERR_NOT_FOUND : MM_ERR_IO;
-	return MM_OK;
-}
-
-static void
-log_seg_free(struct dirent **names, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 /* ---- create, append, verify ---- */
 
 static int
 log_create(const char *dir, const char *keyout)
 {
-	uint8_t id[MM_SECLOG_ID_LEN], key[MM_SECLOG_KEY_LEN];
-	char idhex[2 * MM_SECLOG_ID_LEN + 1], path[4096];
+	uint8_t id[MM_SECLOG_ID_LEN];
+	char idhex[2 * MM_SECLOG_ID_LEN + 1];
 	int r;
 
 	if ((r = mm_file_mkdir(dir, 0700)) != 0) {
 		fprintf(stderr, "mamori-log: %s: %s\n", dir, mm_strerror(r));
 		return 1;
 	}
-	if ((r = mm_seclog_create(dir, id, key)) != 0) {
-		fprintf(stderr, "mamori-log: create %s: %s%s\n", dir, mm_strerror(r),
-		    r == MM_ERR_EXISTS ? " (there is a log already)" : "");
-		return 1;
-	}
-	r = log_key_write(keyout, id, key);
-	mm_wipe(key, sizeof(key));
-	if (r != 0) {
-		/* a log whose initial key nobody holds can never be verified */
-		if (mm_path_join(path, sizeof(path), dir, "seclog.key") == 0)
-			(void)unlink(path);
-		if (mm_path_join(path, sizeof(path), dir, "seclog.id") == 0)
-			(void)unlink(path);
-		if (mm_path_join(path, sizeof(path), dir, "log") == 0)
-			(void)rmdir(path);
-		fprintf(stderr, "mamori-log: cannot write %s: %s\n", keyout,
-		    mm_strerror(r));
+	if ((r = mm_seclog_provision(dir, keyout, id)) != 0) {
+		fprintf(stderr, "mamori-log: create %s (key file %s): %s%s\n", dir,
+		    keyout, mm_strerror(r), r == MM_ERR_EXISTS ?
+		    " (there is a log already)" : "");
 		return 1;
 	}
 	mm_hex_encode(idhex, id, sizeof(id));
@@ -340,7 +230,7 @@ log_verify(const char *dir, const char *keyfile)
 	uint8_t key[MM_SECLOG_KEY_LEN];
 	int r;
 
-	if ((r = log_key_read(keyfile, id, key)) != 0) {
+	if ((r = mm_seclog_keyfile_read(keyfile, id, key)) != 0) {
 		fprintf(stderr, "mamori-log: key file %s: %s\n", keyfile, mm_strerror(r));
 		return 2;
 	}
@@ -617,35 +507,35 @@ static int
 log_show(const char *dir, const char *keyfile, const struct log_filter *f)
 {
 	struct log_show s;
-	struct dirent **names = NULL;
+	uint64_t *seqs = NULL;
+	size_t i, n = 0;
 	char path[4096];
-	int i, n = 0, r, bad = 0;
+	int r, bad = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.f = f;
 	if (keyfile != NULL) {
-		if ((r = log_key_read(keyfile, s.id, s.key)) != 0) {
+		if ((r = mm_seclog_keyfile_read(keyfile, s.id, s.key)) != 0) {
 			fprintf(stderr, "mamori-log: key file %s: %s\n", keyfile,
 			    mm_strerror(r));
 			return 2;
 		}
 		s.keyed = 1;
 	}
-	if ((r = log_seg_list(dir, &names, &n)) != 0) {
+	if ((r = mm_seclog_segment_list(dir, &seqs, &n)) != 0) {
 		fprintf(stderr, "mamori-log: %s/log: %s\n", dir, mm_strerror(r));
 		mm_wipe(s.key, sizeof(s.key));
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
-		if (snprintf(path, sizeof(path), "%s/log/%s", dir,
-		    names[i]->d_name) >= (int)sizeof(path)) {
+		if (mm_seclog_segment_path(path, sizeof(path), dir, seqs[i]) != 0) {
 			bad = 1;
 			break;
 		}
 		if (log_show_segment(&s, path) != 0)
 			bad = 1;
 	}
-	log_seg_free(names, n);
+	mm_free(seqs);
 	mm_wipe(s.key, sizeof(s.key));
 	if (s.keyed) {
 		if (!s.failed && s.v != NULL)

@@ -151,7 +151,7 @@ main(int argc, char **argv)
 
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "--port") == 0 && a + 1 < argc)
-			b.port = atoi(argv[++a]);
+			b.port = (int)strtol(argv[++a], NULL, 10);
 		else if (strcmp(argv[a], "--bind") == 0 && a + 1 < argc)
 			b.bind_addr = argv[++a];
 		else if (strcmp(argv[a], "--count") == 0 && a + 1 < argc)

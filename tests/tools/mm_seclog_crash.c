@@ -144,46 +144,6 @@ crash_writer(const struct crash_opts *o)
 
 /* One "name=<hex>" line of a mamori-log key file. */
 static int
-crash_key_field(const char *text, const char *name, uint8_t *out, size_t outlen)
-{
-	const char *line, *next;
-	char hex[2 * MM_SECLOG_KEY_LEN + 1];
-	size_t nl = strlen(name), hl = 2 * outlen;
-	int r;
-
-	for (line = text; line != NULL; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			next++;
-		if (strncmp(line, name, nl) != 0 || hl >= sizeof(hex) ||
-		    strlen(line + nl) < hl ||
-		    (line[nl + hl] != '\n' && line[nl + hl] != '\0'))
-			continue;
-		memcpy(hex, line + nl, hl);
-		hex[hl] = '\0';
-		r = mm_hex_decode(out, outlen, hex);
-		mm_wipe(hex, sizeof(hex));
-		return r;
-	}
-	return MM_ERR_FORMAT;
-}
-
-static int
-crash_key_read(const char *path, uint8_t id[MM_SECLOG_ID_LEN],
-    uint8_t key[MM_SECLOG_KEY_LEN])
-{
-	char *text = NULL;
-	size_t len;
-	int r;
-
-	if ((r = mm_file_read(path, 4096, &text, &len)) != 0)
-		return r;
-	if ((r = crash_key_field(text, "log_id=", id, MM_SECLOG_ID_LEN)) == 0)
-		r = crash_key_field(text, "root_key=", key, MM_SECLOG_KEY_LEN);
-	mm_freezero(text, len + 1);
-	return r;
-}
-
-static int
 crash_seg_filter(const struct dirent *d)
 {
 	size_t n = strlen(d->d_name);
@@ -304,7 +264,7 @@ crash_check(const struct crash_opts *o)
 	size_t cut = 0;
 	int i, n, r, bad = 0;
 
-	if ((r = crash_key_read(o->key, id, key)) != 0) {
+	if ((r = mm_seclog_keyfile_read(o->key, id, key)) != 0) {
 		fprintf(stderr, "check: key file %s: %s\n", o->key, mm_strerror(r));
 		return 2;
 	}

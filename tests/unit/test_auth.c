@@ -507,11 +507,12 @@ static unsigned audit_n[3];
 static void
 audit_sink(void *arg, enum mm_auth_event ev, int severity, const char *text)
 {
+	size_t used = strlen(audit_text);
+
 	(void)arg;
 	assert_true(severity >= 0 && severity <= 7);
 	audit_n[ev]++;
-	strncat(audit_text, text, sizeof(audit_text) - strlen(audit_text) - 2);
-	strcat(audit_text, "\n");
+	(void)snprintf(audit_text + used, sizeof(audit_text) - used, "%s\n", text);
 }
 
 /* Every security event reaches the audit sink (the sealed log), and no
