@@ -34,6 +34,10 @@ struct agent_conf {
 	char ctl_socket[AGENT_PATH_MAX];	/* mamorictl socket; "" = none */
 	char ctl_group[33];		/* group (besides root) allowed on it */
 	struct mm_auth_conf auth;	/* policy, throttle, sessions */
+	/* sealed log (decisions 0008, 0009) */
+	unsigned seclog_max_kib;	/* retention bound on log/ */
+	unsigned seclog_segment_kib;	/* segment size */
+	unsigned seclog_epoch_s;	/* an epoch ends (and is sealed) after */
 };
 
 /* Persistent state, written only by the monitor (agent.state). */

@@ -64,7 +64,8 @@ agent_conf_int(json_t *o, const char *key, int64_t min, int64_t max, int64_t *v)
 	return r;
 }
 
-/* Integer settings of local authentication: key, bounds, where. */
+/* Integer settings of local authentication and the sealed log: key,
+ * bounds, where. */
 static int
 agent_conf_auth(json_t *o, struct agent_conf *c)
 {
@@ -84,6 +85,9 @@ agent_conf_auth(json_t *o, struct agent_conf *c)
 		{ "session_idle_seconds", 60, 86400, &a->session.idle_s },
 		{ "session_max_seconds", 300, 604800, &a->session.absolute_s },
 		{ "maintenance_max_minutes", 1, MM_AUTH_MAINT_MAX_MIN, &a->maint_max_min },
+		{ "seclog_max_kib", 64, 1048576, &c->seclog_max_kib },
+		{ "seclog_segment_kib", 16, 65536, &c->seclog_segment_kib },
+		{ "seclog_epoch_seconds", 1, 86400, &c->seclog_epoch_s },
 	};
 	int64_t v;
 	size_t i;
@@ -122,6 +126,9 @@ agent_conf_load(struct agent_conf *c, const char *state_dir)
 	snprintf(c->user, sizeof(c->user), "mamori-agent");
 	snprintf(c->web_addr, sizeof(c->web_addr), "0.0.0.0");
 	mm_auth_defaults(&c->auth);
+	c->seclog_max_kib = 16384;
+	c->seclog_segment_kib = 1024;
+	c->seclog_epoch_s = 60;
 	snprintf(c->auth.denylist, sizeof(c->auth.denylist),
 	    "%s/denylist.txt", MM_DATADIR);
 	if ((r = mm_path_join(c->ctl_socket, sizeof(c->ctl_socket), state_dir,
@@ -147,6 +154,12 @@ agent_conf_load(struct agent_conf *c, const char *state_dir)
 	    sizeof(c->ctl_group))) != 0 ||
 	    (r = agent_conf_auth(o, c)) != 0)
 		goto out;
+	if (c->seclog_max_kib < 2 * c->seclog_segment_kib) {
+		mm_log(MM_LOG_ERR, "agent.json: \"seclog_max_kib\" must be at "
+		    "least twice \"seclog_segment_kib\"");
+		r = MM_ERR_RANGE;
+		goto out;
+	}
 	c->web_port = (int)web;
 	c->port = (int)port;
 	c->prov_port = (int)prov;

@@ -39,6 +39,15 @@ enum agent_ipc_type {
 	 * few), severity u8, text str16 (at most 512) -> status.  The monitor
 	 * rate-limits them and records how many it dropped. */
 	AGENT_IPC_EVENT = 8,
+	/* Network worker: the next batch of the sealed log for the fleet
+	 * (decision 0009): from u64 (0: after what the fleet acknowledged)
+	 * -> status (MM_ERR_NOT_FOUND: nothing to send), log id 16 bytes,
+	 * first u64, n u32, lost_from u64 (0, or records lost_from..first-1
+	 * are gone), prev tag 32 bytes, records str16. */
+	AGENT_IPC_LOG_BATCH = 9,
+	/* Network worker: a down/log_ack: log id 16 bytes, seq u64, the
+	 * fleet's time (Unix ms) u64 -> status. */
+	AGENT_IPC_LOG_ACK = 10,
 	AGENT_IPC__MAX
 };
 

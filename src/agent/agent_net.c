@@ -18,6 +18,7 @@
 #include "common/mm_time.h"
 #include "device/mm_seclog.h"
 #include "proto/mm_cmd.h"
+#include "proto/mm_logmsg.h"
 #include "proto/mm_msg.h"
 #include "proto/mm_topic.h"
 
@@ -45,6 +46,12 @@ struct agent_net {
 	uint64_t maint_until;
 	uint32_t afail, aref, alock;	/* not yet sent */
 	char sealed[2 * (MM_AUTH_SECRET_LEN + MM_SEAL_OVERHEAD) + 1];
+	/* forwarding the sealed log (decision 0009): one batch in flight */
+	uint64_t log_from;		/* next batch from; 0: after the ack */
+	uint64_t log_end;		/* last seq in flight; 0: none */
+	int64_t log_sent_ms;
+	int64_t log_next_ms;		/* do not ask before */
+	unsigned log_fail;		/* batches not taken, in a row */
 };
 
 enum { AGENT_CRED_UNKNOWN = -1, AGENT_CRED_NONE = 0, AGENT_CRED_SET = 1,
@@ -511,6 +518,139 @@ agent_net_on_cert(struct agent_net *n, const void *payload, size_t len)
 	n->exit_code = AGENT_EXIT_RESTART;
 }
 
+/* ---- forwarding the sealed log (decision 0009) ---- */
+
+#define AGENT_LOG_POLL_MS 1000		/* look for new records */
+#define AGENT_LOG_ACK_MS 10000		/* no ack by then: send again */
+#define AGENT_LOG_BACKOFF_MAX_MS 300000
+
+static int64_t
+agent_net_log_backoff(unsigned fail)
+{
+	return mm_backoff_ms(fail > 0 ? fail - 1 : 0, 1000, 1000,
+	    AGENT_LOG_BACKOFF_MAX_MS);
+}
+
+/* Asks the monitor for the next batch and publishes it. */
+static void
+agent_net_log_pump(struct agent_net *n)
+{
+	struct mm_buf *req = NULL, *reply = NULL;
+	struct mm_logmsg_batch b;
+	const uint8_t *raw, *p;
+	int64_t now = mm_now_ms();
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	if (now < n->log_next_ms)
+		return;
+	if (n->log_sent_ms != 0) {
+		if (now - n->log_sent_ms < AGENT_LOG_ACK_MS)
+			return;
+		/* no acknowledgement: from the last one again, later */
+		n->log_from = n->log_end = 0;
+		n->log_sent_ms = 0;
+		n->log_fail++;
+	}
+	if ((req = agent_ipc_new(AGENT_IPC_LOG_BATCH)) == NULL ||
+	    mm_buf_put_u64(req, n->log_from) != 0) {
+		mm_buf_free(req);
+		return;
+	}
+	r = agent_ipc_call(n->ipcfd, req, &reply);
+	mm_buf_free(req);
+	if (r != 0) {
+		/* nothing new (or no log): look again later */
+		n->log_next_ms = now + (r == MM_ERR_NOT_FOUND ?
+		    AGENT_LOG_POLL_MS : 60000);
+		return;
+	}
+	memset(&b, 0, sizeof(b));
+	{
+		uint64_t first, lost;
+		uint32_t cnt;
+
+		if (mm_buf_get_ptr(reply, MM_LOGMSG_ID_LEN, &p) != 0)
+			goto bad;
+		memcpy(b.log_id, p, MM_LOGMSG_ID_LEN);
+		if (mm_buf_get_u64(reply, &first) != 0 ||
+		    mm_buf_get_u32(reply, &cnt) != 0 ||
+		    mm_buf_get_u64(reply, &lost) != 0 ||
+		    mm_buf_get_ptr(reply, MM_LOGMSG_TAG_LEN, &p) != 0)
+			goto bad;
+		memcpy(b.prev, p, MM_LOGMSG_TAG_LEN);
+		if (mm_buf_get_str16_ptr(reply, &raw, &len) != 0 ||
+		    mm_buf_expect_end(reply) != 0)
+			goto bad;
+		b.seq = first;
+		b.n = cnt;
+		b.lost_from = lost;
+		b.raw = raw;
+		b.raw_len = len;
+	}
+	if ((r = mm_logmsg_encode(&b, &text, &len)) != 0 ||
+	    (r = agent_net_publish(n, MM_DIR_UP, n->boot->device_id, "log",
+	    text, len, 1)) != 0) {
+		mm_log(MM_LOG_WARN, "log batch not sent: %s", mm_strerror(r));
+		n->log_next_ms = now + AGENT_LOG_POLL_MS;
+		goto out;
+	}
+	n->log_end = b.seq + b.n - 1;
+	n->log_sent_ms = now;
+	goto out;
+ bad:
+	mm_log(MM_LOG_ERR, "malformed log batch from the monitor");
+	n->log_next_ms = now + 60000;
+ out:
+	mm_free(text);
+	mm_buf_free(reply);
+}
+
+/* down/log_ack: the fleet holds everything up to seq. */
+static void
+agent_net_on_log_ack(struct agent_net *n, const void *payload, size_t len)
+{
+	struct mm_logmsg_ack a;
+	struct mm_buf *req = NULL;
+	int64_t now = mm_now_ms();
+	int r;
+
+	if ((r = mm_logmsg_ack_decode(payload, len, &a)) != 0) {
+		mm_log(MM_LOG_WARN, "malformed log acknowledgement refused: %s",
+		    mm_strerror(r));
+		return;
+	}
+	if ((req = agent_ipc_new(AGENT_IPC_LOG_ACK)) == NULL ||
+	    mm_buf_put(req, a.log_id, sizeof(a.log_id)) != 0 ||
+	    mm_buf_put_u64(req, a.seq) != 0 ||
+	    mm_buf_put_u64(req, a.time_ms) != 0) {
+		mm_buf_free(req);
+		return;
+	}
+	r = agent_ipc_call(n->ipcfd, req, NULL);
+	mm_buf_free(req);
+	if (r != 0) {
+		mm_log(MM_LOG_WARN, "log acknowledgement for seq %llu refused: %s",
+		    (unsigned long long)a.seq, mm_strerror(r));
+		return;
+	}
+	if (n->log_end == 0)
+		return;		/* a late one: the pump decides */
+	n->log_from = a.seq + 1;
+	n->log_sent_ms = 0;
+	if (a.seq >= n->log_end) {
+		n->log_fail = 0;
+		n->log_next_ms = now;	/* the next batch at once */
+	} else {
+		/* the fleet did not take it all: it wants records again, or
+		 * refused them; do not send in a tight loop */
+		n->log_fail++;
+		n->log_next_ms = now + agent_net_log_backoff(n->log_fail);
+	}
+	n->log_end = 0;
+}
+
 static void
 agent_net_on_message(struct mosquitto *mq, void *arg,
     const struct mosquitto_message *m)
@@ -528,6 +668,8 @@ agent_net_on_message(struct mosquitto *mq, void *arg,
 			agent_net_on_cmd(n, m->payload, (size_t)m->payloadlen);
 		else if (strcmp(t.kind, "cert") == 0)
 			agent_net_on_cert(n, m->payload, (size_t)m->payloadlen);
+		else if (strcmp(t.kind, "log_ack") == 0)
+			agent_net_on_log_ack(n, m->payload, (size_t)m->payloadlen);
 		else
 			mm_log(MM_LOG_WARN, "unknown down message \"%s\" refused", t.kind);
 		return;
@@ -592,6 +734,13 @@ agent_net_on_connect(struct mosquitto *mq, void *arg, int rc)
 	if (mm_topic_build(topic, sizeof(topic), MM_DIR_DOWN, n->boot->device_id,
 	    "cert") == 0)
 		(void)mosquitto_subscribe(mq, NULL, topic, 1);
+	if (mm_topic_build(topic, sizeof(topic), MM_DIR_DOWN, n->boot->device_id,
+	    "log_ack") == 0)
+		(void)mosquitto_subscribe(mq, NULL, topic, 1);
+	/* what was in flight may be lost: go on from the fleet's last ack */
+	n->log_from = n->log_end = 0;
+	n->log_sent_ms = 0;
+	n->log_next_ms = mm_now_ms();
 	agent_net_hello(n);
 	n->next_hb = time(NULL) + agent_heartbeat(n->conf, &n->boot->state);
 }
@@ -706,6 +855,10 @@ agent_net_loop(struct agent_net *n, int port, time_t deadline)
 		if (rc != MOSQ_ERR_SUCCESS) {
 			mm_log(MM_LOG_WARN, "connection to fleet lost: %s",
 			    mosquitto_strerror(rc));
+			if (n->connected == 1 && n->provid[0] == '\0')
+				agent_net_event(n, MM_SLT_COMM, 4, "{\"event\":"
+				    "\"disconnected\",\"reason\":\"%s\"}",
+				    mosquitto_strerror(rc));
 			n->connected = 0;
 			continue;
 		}
@@ -714,6 +867,7 @@ agent_net_loop(struct agent_net *n, int port, time_t deadline)
 		now = time(NULL);
 		if (n->connected == 1 && n->provid[0] == '\0') {
 			agent_net_auth_poll(n, now);
+			agent_net_log_pump(n);
 			if (now >= n->next_hb)
 				agent_net_heartbeat(n, now);
 			agent_net_renew_check(n, now);

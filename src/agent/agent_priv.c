@@ -19,6 +19,7 @@
 
 #include "agent/agent_admin.h"
 #include "agent/agent_ipc.h"
+#include "agent/agent_logfwd.h"
 #include "agent/agent_net.h"
 #include "agent/agent_priv.h"
 #include "agent/agent_sandbox.h"
@@ -65,6 +66,7 @@ struct agent_monitor {
 	struct agent_child net, adm;
 	struct agent_child *cur;	/* whose request is being served */
 	struct mm_seclog *seclog;	/* NULL: no sealed log on this device */
+	struct agent_logfwd *fwd;	/* forwarding it; NULL without it */
 	/* the network worker's events: at most AGENT_EVENTS_PER_S a second */
 	int64_t ev_window_ms;
 	unsigned ev_in_window;
@@ -82,6 +84,10 @@ static int priv_authstat(struct agent_monitor *, struct mm_buf *, struct mm_buf 
 static int priv_maint(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
 static int priv_credreset(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
 static int priv_event(struct agent_monitor *, struct mm_buf *, struct mm_buf *);
+static int priv_log_batch(struct agent_monitor *, struct mm_buf *,
+    struct mm_buf *);
+static int priv_log_ack(struct agent_monitor *, struct mm_buf *,
+    struct mm_buf *);
 
 /* What each worker may ask, in which mode. */
 static const struct {
@@ -101,6 +107,8 @@ static const struct {
 	{ AGENT_IPC_CREDRESET, priv_credreset, AGENT_MODE_OPERATE, AGENT_W_NET },
 	{ AGENT_IPC_EVENT, priv_event, AGENT_MODE_ENROL | AGENT_MODE_OPERATE,
 	    AGENT_W_NET },
+	{ AGENT_IPC_LOG_BATCH, priv_log_batch, AGENT_MODE_OPERATE, AGENT_W_NET },
+	{ AGENT_IPC_LOG_ACK, priv_log_ack, AGENT_MODE_OPERATE, AGENT_W_NET },
 };
 
 static volatile sig_atomic_t agent_stop;
@@ -255,6 +263,8 @@ agent_seclog_open(struct agent_monitor *m)
 	mm_seclog_defaults(&sc);
 	sc.dir = m->conf->state_dir;
 	sc.group_ms = 200;	/* the monitor's loop ticks every 200 ms */
+	sc.segment_bytes = (size_t)m->conf->seclog_segment_kib * 1024;
+	sc.epoch_ms = m->conf->seclog_epoch_s * 1000;
 	if ((r = mm_seclog_open(&sc, &m->seclog, &cut)) != 0) {
 		mm_log(MM_LOG_ERR, "sealed log: %s", mm_strerror(r));
 		m->seclog = NULL;
@@ -262,6 +272,37 @@ agent_seclog_open(struct agent_monitor *m)
 	}
 	if (cut > 0)
 		mm_log(MM_LOG_WARN, "sealed log: cut a torn tail of %zu bytes", cut);
+	r = agent_logfwd_open(m->conf, m->seclog, &m->fwd);
+	if (r != 0 && r != MM_ERR_CORRUPT) {
+		mm_log(MM_LOG_ERR, "sealed log: not forwarded: %s",
+		    mm_strerror(r));
+		m->fwd = NULL;
+	}
+}
+
+/* The fleet's copy of the log (decision 0009): batches out, acks in. */
+static int
+priv_log_batch(struct agent_monitor *m, struct mm_buf *req,
+    struct mm_buf *reply)
+{
+	int r;
+
+	if (m->fwd == NULL)
+		return MM_ERR_NOT_FOUND;
+	r = agent_logfwd_batch(m->fwd, req, reply);
+	return r == AGENT_IPC_BAD ? AGENT_PROTO_VIOLATION : r;
+}
+
+static int
+priv_log_ack(struct agent_monitor *m, struct mm_buf *req, struct mm_buf *reply)
+{
+	int r;
+
+	(void)reply;
+	if (m->fwd == NULL)
+		return MM_ERR_NOT_FOUND;
+	r = agent_logfwd_ack(m->fwd, req);
+	return r == AGENT_IPC_BAD ? AGENT_PROTO_VIOLATION : r;
 }
 
 /* An event from the network worker for the sealed log.  Only a few types
@@ -782,6 +823,8 @@ agent_child_forget(struct agent_monitor *m, struct agent_child *self)
 	 * the log's keys (and the worker must never write the log) */
 	mm_auth_free(m->auth);
 	m->auth = NULL;
+	agent_logfwd_abandon(m->fwd);
+	m->fwd = NULL;
 	mm_seclog_abandon(m->seclog);
 	m->seclog = NULL;
 	mm_keystore_free(m->ks);
@@ -993,6 +1036,8 @@ agent_loop(struct agent_monitor *m, int *err)
 		 * reopened, which is not worth a line every 200 ms */
 		if (m->seclog != NULL)
 			(void)mm_seclog_tick(m->seclog);
+		if (m->fwd != NULL)
+			agent_logfwd_tick(m->fwd);
 	}
 }
 
@@ -1059,6 +1104,7 @@ agent_monitor_run(const struct agent_conf *c)
 	agent_close_fd(&m.web_fd);
 	agent_close_fd(&m.ctl_fd);
 	mm_auth_free(m.auth);
+	agent_logfwd_close(m.fwd);
 	if (m.seclog != NULL && mm_seclog_close(m.seclog) != 0)
 		mm_log(MM_LOG_ERR, "sealed log: could not close cleanly");
 	mm_keystore_free(m.ks);

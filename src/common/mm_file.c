@@ -39,8 +39,8 @@ mm_file_write_all(int fd, const void *data, size_t len)
 	return MM_OK;
 }
 
-static int
-mm_file_sync_dir(const char *path)
+int
+mm_file_sync_parent(const char *path)
 {
 	char copy[4096];
 	int fd, r = MM_OK;
@@ -79,7 +79,7 @@ mm_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 		unlink(tmp);
 		return MM_ERR_IO;
 	}
-	return mm_file_sync_dir(path);
+	return mm_file_sync_parent(path);
 }
 
 int

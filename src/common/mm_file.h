@@ -22,6 +22,8 @@ int mm_file_write_atomic(const char *path, const void *data, size_t len,
 int mm_file_read(const char *path, size_t max, char **out, size_t *outlen);
 /* Writes all len bytes to fd, retrying short writes and EINTR.  MM_ERR_IO. */
 int mm_file_write_all(int fd, const void *data, size_t len);
+/* fsyncs the directory that holds path (after an unlink or rename). */
+int mm_file_sync_parent(const char *path);
 /* Creates dir (one level) with mode if missing; checks it is a directory. */
 int mm_file_mkdir(const char *dir, mode_t mode);
 /* snprintf into out[outsz]; MM_ERR_TOO_LARGE on truncation. */

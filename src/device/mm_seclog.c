@@ -294,6 +294,115 @@ sl_append(struct mm_seclog *l, uint16_t type, uint8_t sev, const char *src,
 	return MM_OK;
 }
 
+/* The segments' names and sizes; the last one is being written. */
+static int
+sl_seg_sizes(struct mm_seclog *l, uint64_t **seqs, uint64_t **sizes,
+    size_t *n)
+{
+	char logdir[SL_PATH_MAX], path[SL_PATH_MAX];
+	struct stat st;
+	size_t i;
+	int r;
+
+	*sizes = NULL;
+	if ((r = mm_path_join(logdir, sizeof(logdir), l->dir,
+	    SL_LOG_DIR)) != 0 ||
+	    (r = mm_seclog_segments(logdir, seqs, n)) != 0)
+		return r;
+	if (*n == 0)
+		return MM_OK;
+	if ((*sizes = mm_calloc(*n, sizeof(**sizes))) == NULL) {
+		r = MM_ERR_ALLOC;
+		goto fail;
+	}
+	for (i = 0; i < *n; i++) {
+		if ((r = mm_seclog_seg_path(path, sizeof(path), l->dir,
+		    (*seqs)[i])) != 0)
+			goto fail;
+		if (lstat(path, &st) != 0) {
+			r = MM_ERR_IO;
+			goto fail;
+		}
+		(*sizes)[i] = (uint64_t)st.st_size;
+	}
+	return MM_OK;
+ fail:
+	mm_free(*seqs);
+	mm_free(*sizes);
+	*seqs = *sizes = NULL;
+	return r;
+}
+
+int
+mm_seclog_retain(struct mm_seclog *l, uint64_t max_bytes, uint64_t acked,
+    struct mm_seclog_retain_report *rep)
+{
+	struct mm_seclog_retain_report t;
+	char path[SL_PATH_MAX], payload[128];
+	uint64_t *seqs = NULL, *sizes = NULL, last;
+	size_t n = 0, i;
+	int len, r;
+
+	memset(&t, 0, sizeof(t));
+	if (l == NULL || max_bytes == 0)
+		return MM_ERR_INVALID_ARG;
+	if (l->failed)
+		return MM_ERR_IO;
+	/* what is appended reaches the files first: sizes are then true */
+	if ((r = sl_flush(l)) != 0)
+		return r;
+	if ((r = sl_seg_sizes(l, &seqs, &sizes, &n)) != 0)
+		return r;
+	for (i = 0; i < n; i++)
+		t.total += sizes[i];
+	for (i = 0; i + 1 < n && t.total > max_bytes; i++) {
+		last = seqs[i + 1] - 1;
+		if ((r = mm_seclog_seg_path(path, sizeof(path), l->dir,
+		    seqs[i])) != 0)
+			goto out;
+		if (unlink(path) != 0) {
+			r = MM_ERR_IO;
+			goto out;
+		}
+		t.segments++;
+		t.bytes += sizes[i];
+		t.total -= sizes[i];
+		if (last > acked) {
+			if (t.lost_from == 0)
+				t.lost_from = seqs[i] > acked ? seqs[i] : acked + 1;
+			t.lost_to = last;
+		}
+	}
+	if (t.segments > 0 && (r = mm_file_sync_parent(path)) != 0)
+		goto out;
+	if (t.lost_from != 0) {
+		len = snprintf(payload, sizeof(payload), "{\"from\":%llu,"
+		    "\"to\":%llu,\"count\":%llu,\"reason\":\"retention\"}",
+		    (unsigned long long)t.lost_from,
+		    (unsigned long long)t.lost_to,
+		    (unsigned long long)(t.lost_to - t.lost_from + 1));
+		if (len < 0 || (size_t)len >= sizeof(payload)) {
+			r = MM_ERR_INTERNAL;
+			goto out;
+		}
+		mm_log(MM_LOG_WARN, "seclog %s: retention removed records "
+		    "%llu..%llu the fleet does not hold", l->dir,
+		    (unsigned long long)t.lost_from,
+		    (unsigned long long)t.lost_to);
+		if ((r = sl_append(l, MM_SLT_LOSS, 3, SL_SOURCE, SL_SOURCE_LEN,
+		    payload, (size_t)len, &t.loss_seq)) != 0 ||
+		    (r = sl_sync(l)) != 0)
+			goto out;
+	}
+	r = MM_OK;
+ out:
+	if (rep != NULL)
+		*rep = t;
+	mm_free(seqs);
+	mm_free(sizes);
+	return r;
+}
+
 static int
 sl_event_ok(const struct mm_seclog_event *ev, size_t *slen)
 {
@@ -366,6 +475,12 @@ mm_seclog_position(const struct mm_seclog *l, uint64_t *last_seq,
 		*durable_seq = l->durable_seq;
 	if (epoch != NULL)
 		*epoch = l->fr.epoch;
+}
+
+void
+mm_seclog_id(const struct mm_seclog *l, uint8_t id[MM_SECLOG_ID_LEN])
+{
+	memcpy(id, l->log_id, MM_SECLOG_ID_LEN);
 }
 
 static void

@@ -62,6 +62,12 @@ struct mm_seclog_event {
 	size_t payload_len;
 };
 
+/* Names of the types ("attack", "log_access", "seal", ...); NULL if
+ * unknown.  parse: MM_ERR_INVALID_ARG if unknown; user_only accepts only
+ * the types callers may append (not the log's own). */
+const char *mm_seclog_type_name(uint16_t type);
+int mm_seclog_type_parse(const char *name, int user_only, uint16_t *out);
+
 /* One decoded record (pointers into the reader's buffer). */
 struct mm_seclog_record {
 	uint64_t seq;
@@ -135,6 +141,8 @@ int mm_seclog_tick(struct mm_seclog *l);
 /* Last appended and last durable sequence numbers, current epoch. */
 void mm_seclog_position(const struct mm_seclog *l, uint64_t *last_seq,
     uint64_t *durable_seq, uint32_t *epoch);
+/* The log's id. */
+void mm_seclog_id(const struct mm_seclog *l, uint8_t id[MM_SECLOG_ID_LEN]);
 /* Frees l without writing anything: for a child process right after fork,
  * which must neither keep the keys nor touch the log.  Keys wiped, files
  * closed (the parent keeps its lock).  NULL is allowed. */
@@ -142,6 +150,54 @@ void mm_seclog_abandon(struct mm_seclog *l);
 /* Appends LOG_STOP, seals, syncs and closes; wipes the keys and frees l
  * (also when it fails).  NULL is allowed. */
 int mm_seclog_close(struct mm_seclog *l);
+
+/*
+ * Retention (docs/seclog.md): while the segments take more than max_bytes,
+ * removes the oldest whole segment, never the one being written.  Segments
+ * whose records are all at or below acked (what the fleet holds) go
+ * first and silently; if the bound still forces it, unacknowledged
+ * records go too, and a LOSS record (severity 3, payload {"from":A,
+ * "to":B,"count":N,"reason":"retention"}) states which, synced before
+ * returning.  rep (may be NULL) says what was removed.
+ */
+struct mm_seclog_retain_report {
+	uint32_t segments;		/* removed */
+	uint64_t bytes;			/* removed */
+	uint64_t lost_from, lost_to;	/* unacknowledged records removed; 0 */
+	uint64_t loss_seq;		/* the LOSS record's seq, or 0 */
+	uint64_t total;			/* bytes left in the segments */
+};
+int mm_seclog_retain(struct mm_seclog *l, uint64_t max_bytes, uint64_t acked,
+    struct mm_seclog_retain_report *rep);
+
+/* ---- forwarding (decision 0009) ---- */
+
+/*
+ * Reads batches of whole records, as they are in the segment files, for
+ * the fleet.  It remembers where the last batch ended, so reading on from
+ * there costs no rescan; any other start is found from the segment list.
+ * A batch never crosses a segment, and holds only records up to upto (the
+ * durable seq: a record the writer could still lose is never sent).
+ */
+struct mm_seclog_reader;
+struct mm_seclog_batch {
+	uint64_t first;		/* seq of the first record */
+	uint32_t n;		/* records */
+	size_t len;		/* bytes in buf */
+	uint8_t prev[MM_SECLOG_TAG_LEN];	/* the tag before first */
+	/* first > from: records from .. first - 1 are no longer on the
+	 * device (removed by retention) */
+};
+int mm_seclog_reader_new(const char *dir, struct mm_seclog_reader **out);
+void mm_seclog_reader_free(struct mm_seclog_reader *rd);
+/*
+ * Records from seq from on (from >= 1), at most upto, at most max bytes,
+ * into buf.  MM_ERR_NOT_FOUND: nothing to send (from > upto, or the log
+ * ends before from).  MM_ERR_CORRUPT: the files do not hold the sequence
+ * they claim.  MM_ERR_NO_SPACE: max cannot hold the next record.
+ */
+int mm_seclog_reader_batch(struct mm_seclog_reader *rd, uint64_t from,
+    uint64_t upto, uint8_t *buf, size_t max, struct mm_seclog_batch *b);
 
 /* ---- reading and verifying (device tool and server) ---- */
 
@@ -160,6 +216,10 @@ struct mm_seclog_report {
 	uint32_t first_epoch, last_epoch;
 	uint64_t seals;
 	int complete;		/* last epoch sealed */
+	/* mm_seclog_verify_dir: records 1 .. removed are no longer in the
+	 * directory (retention); the chain is checked from the first segment
+	 * on, and whether those records were true only the fleet can say */
+	uint64_t removed;
 	/* first problem, if any */
 	int error;		/* 0 or an MM_ERR_* code */
 	uint64_t error_seq;	/* the record it was found at (or the gap) */
@@ -201,8 +261,34 @@ void mm_seclog_verifier_report(const struct mm_seclog_verifier *v,
 void mm_seclog_verifier_free(struct mm_seclog_verifier *v);
 
 /*
+ * Where a verifier stands, so that verification can stop and go on later
+ * (the fleet verifies batch after batch, across restarts).  A state from
+ * mm_seclog_verifier_state given to mm_seclog_verifier_resume makes a
+ * verifier that accepts exactly what the first one would have accepted
+ * next.  mm_seclog_vstate_init gives the state before record 1.
+ */
+struct mm_seclog_vstate {
+	uint64_t next_seq;
+	uint32_t epoch;
+	uint8_t sealed;		/* the last record was the SEAL of epoch */
+	uint8_t count_known;	/* the verifier saw the epoch begin */
+	uint64_t count;		/* records of the epoch so far, SEAL excluded */
+	uint8_t prev[MM_SECLOG_TAG_LEN];
+};
+void mm_seclog_vstate_init(struct mm_seclog_vstate *st);
+/* MM_ERR_STATE if the verifier has failed (its state is not to be kept). */
+int mm_seclog_verifier_state(const struct mm_seclog_verifier *v,
+    struct mm_seclog_vstate *st);
+/* MM_ERR_INVALID_ARG for a state no verifier could be in. */
+int mm_seclog_verifier_resume(const uint8_t log_id[MM_SECLOG_ID_LEN],
+    const uint8_t root_key[MM_SECLOG_KEY_LEN],
+    const struct mm_seclog_vstate *st, struct mm_seclog_verifier **out);
+
+/*
  * Verifies a whole log directory (every segment in order, headers
- * included) with its initial key; fills rep (also on failure).  MM_OK if
+ * included) with its initial key; fills rep (also on failure).  A log
+ * whose oldest segments retention removed is checked from its first
+ * segment's header on (rep->removed says how many records are gone).  MM_OK if
  * all verifies.  If seclog.key is there it must be the frontier the root
  * gives for its epoch E, and the log must end in E, or with the SEAL of
  * E - 1 (or of E: a crash before the key file moved on); so a log cut back

@@ -219,6 +219,18 @@ mm_seclog_segrd_next(struct mm_seclog_segrd *s, const uint8_t **raw,
 	}
 }
 
+int
+mm_seclog_segrd_seek(struct mm_seclog_segrd *s, uint64_t off)
+{
+	if (off < MM_SECLOG_SEG_HDR_LEN || off > (uint64_t)INT64_MAX ||
+	    lseek(s->fd, (off_t)off, SEEK_SET) < 0)
+		return MM_ERR_IO;
+	s->pos = s->end = 0;
+	s->eof = 0;
+	s->off = off;
+	return MM_OK;
+}
+
 void
 mm_seclog_segrd_close(struct mm_seclog_segrd *s)
 {

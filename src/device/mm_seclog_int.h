@@ -99,6 +99,8 @@ int mm_seclog_segrd_open(struct mm_seclog_segrd *s, const char *path);
  */
 int mm_seclog_segrd_next(struct mm_seclog_segrd *s, const uint8_t **raw,
     size_t *len, struct mm_seclog_record *rec);
+/* Goes on reading at file offset off (a record boundary the caller knows). */
+int mm_seclog_segrd_seek(struct mm_seclog_segrd *s, uint64_t off);
 void mm_seclog_segrd_close(struct mm_seclog_segrd *s);
 
 /* The first seqs of the segments in logdir, ascending; *seqs is mm_free'd

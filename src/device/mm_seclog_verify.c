@@ -121,6 +121,61 @@ mm_seclog_decode(const uint8_t *buf, size_t len, struct mm_seclog_record *rec,
 	return MM_OK;
 }
 
+static const struct {
+	const char *name;
+	uint16_t type;
+} sl_types[] = {
+	{ "attack", MM_SLT_ATTACK },
+	{ "auth", MM_SLT_AUTH },
+	{ "data_access", MM_SLT_DATA_ACCESS },
+	{ "config", MM_SLT_CONFIG },
+	{ "exec", MM_SLT_EXEC },
+	{ "comm", MM_SLT_COMM },
+	{ "tamper", MM_SLT_TAMPER },
+	{ "checksum", MM_SLT_CHECKSUM },
+	{ "movement", MM_SLT_MOVEMENT },
+	{ "hw_failure", MM_SLT_HW_FAILURE },
+	{ "sw_failure", MM_SLT_SW_FAILURE },
+	{ "result", MM_SLT_RESULT },
+	{ "state", MM_SLT_STATE },
+	{ "environment", MM_SLT_ENVIRONMENT },
+	{ "resource", MM_SLT_RESOURCE },
+	{ "update", MM_SLT_UPDATE },
+	/* the log's own: shown, filterable, never appended by hand */
+	{ "log_start", MM_SLT_LOG_START },
+	{ "log_stop", MM_SLT_LOG_STOP },
+	{ "log_access", MM_SLT_LOG_ACCESS },
+	{ "seal", MM_SLT_SEAL },
+	{ "loss", MM_SLT_LOSS },
+	{ "time", MM_SLT_TIME },
+};
+#define SL_NTYPES (sizeof(sl_types) / sizeof(sl_types[0]))
+#define SL_NUSER_TYPES 16	/* the first ones: what callers append */
+
+const char *
+mm_seclog_type_name(uint16_t type)
+{
+	size_t i;
+
+	for (i = 0; i < SL_NTYPES; i++)
+		if (sl_types[i].type == type)
+			return sl_types[i].name;
+	return NULL;
+}
+
+int
+mm_seclog_type_parse(const char *name, int user_only, uint16_t *out)
+{
+	size_t i, n = user_only ? SL_NUSER_TYPES : SL_NTYPES;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(sl_types[i].name, name) == 0) {
+			*out = sl_types[i].type;
+			return MM_OK;
+		}
+	return MM_ERR_INVALID_ARG;
+}
+
 struct mm_seclog_verifier {
 	struct mm_slk_frontier fr;	/* at the current epoch */
 	struct mm_seclog_mac mac;	/* keyed with fr.leaf */
@@ -198,6 +253,56 @@ mm_seclog_verifier_report(const struct mm_seclog_verifier *v,
     struct mm_seclog_report *out)
 {
 	*out = v->rep;
+}
+
+void
+mm_seclog_vstate_init(struct mm_seclog_vstate *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->next_seq = 1;
+	st->count_known = 1;
+}
+
+int
+mm_seclog_verifier_state(const struct mm_seclog_verifier *v,
+    struct mm_seclog_vstate *st)
+{
+	if (v->rep.error != 0)
+		return MM_ERR_STATE;
+	memset(st, 0, sizeof(*st));
+	st->next_seq = v->next_seq;
+	st->epoch = v->epoch;
+	st->sealed = (uint8_t)v->sealed;
+	st->count_known = (uint8_t)v->count_known;
+	st->count = v->count;
+	memcpy(st->prev, v->prev, MM_SECLOG_TAG_LEN);
+	return MM_OK;
+}
+
+int
+mm_seclog_verifier_resume(const uint8_t log_id[MM_SECLOG_ID_LEN],
+    const uint8_t root_key[MM_SECLOG_KEY_LEN],
+    const struct mm_seclog_vstate *st, struct mm_seclog_verifier **out)
+{
+	static const uint8_t zero[MM_SECLOG_TAG_LEN];
+	struct mm_seclog_verifier *v;
+	int r;
+
+	if (st == NULL || st->sealed > 1 || st->count_known > 1 ||
+	    st->count > UINT32_MAX || st->next_seq == 0 ||
+	    (st->next_seq == 1 && (st->epoch != 0 || st->sealed ||
+	    !st->count_known || st->count != 0 ||
+	    memcmp(st->prev, zero, sizeof(zero)) != 0)) ||
+	    st->count >= st->next_seq)
+		return MM_ERR_INVALID_ARG;
+	if ((r = mm_seclog_verifier_new(log_id, root_key, st->next_seq,
+	    st->epoch, st->prev, &v)) != 0)
+		return r;
+	v->sealed = st->sealed;
+	v->count_known = st->count_known;
+	v->count = st->count;
+	*out = v;
+	return MM_OK;
 }
 
 /* Is the record in the right place: its seq and its epoch? */
@@ -447,43 +552,79 @@ verify_keyfile(struct mm_seclog_verifier *v, const char *dir,
 	return r;
 }
 
+/* The first segment left after retention: where its chain starts. */
+static int
+verify_first_header(const char *dir, uint64_t seq, uint32_t *epoch,
+    uint8_t prev[MM_SECLOG_TAG_LEN])
+{
+	struct mm_seclog_segrd s;
+	char path[SL_PATH_MAX];
+	int r;
+
+	if ((r = mm_seclog_seg_path(path, sizeof(path), dir, seq)) != 0 ||
+	    (r = mm_seclog_segrd_open(&s, path)) != 0)
+		return r;
+	*epoch = s.hdr.first_epoch;
+	memcpy(prev, s.hdr.prev_tag, MM_SECLOG_TAG_LEN);
+	mm_seclog_segrd_close(&s);
+	return MM_OK;
+}
+
 int
 mm_seclog_verify_dir(const char *dir, const uint8_t root_key[MM_SECLOG_KEY_LEN],
     struct mm_seclog_report *rep)
 {
-	static const uint8_t zero[MM_SECLOG_TAG_LEN];
 	struct mm_seclog_verifier *v = NULL;
-	uint8_t log_id[MM_SECLOG_ID_LEN];
+	uint8_t log_id[MM_SECLOG_ID_LEN], start_prev[MM_SECLOG_TAG_LEN];
+	uint32_t start_epoch = 0;
 	char logdir[SL_PATH_MAX];
 	uint64_t *seqs = NULL;
 	size_t n = 0, i;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
+	memset(start_prev, 0, sizeof(start_prev));
 	if ((r = mm_seclog_read_id(dir, log_id)) != 0) {
 		rep->error = r;
 		snprintf(rep->what, sizeof(rep->what), "seclog.id: %s",
 		    mm_strerror(r));
 		return r;
 	}
-	r = mm_seclog_verifier_new(log_id, root_key, 1, 0, zero, &v);
+	if ((r = mm_path_join(logdir, sizeof(logdir), dir, SL_LOG_DIR)) != 0 ||
+	    (r = mm_seclog_segments(logdir, &seqs, &n)) != 0) {
+		rep->error = r;
+		snprintf(rep->what, sizeof(rep->what), "log/: %s",
+		    mm_strerror(r));
+		return r;
+	}
+	/* retention may have removed the oldest segments: start at the
+	 * first one left, from what its header says */
+	if (n > 0 && seqs[0] > 1 && (r = verify_first_header(dir, seqs[0],
+	    &start_epoch, start_prev)) != 0) {
+		rep->error = r;
+		snprintf(rep->what, sizeof(rep->what),
+		    "segment %016llx: bad header (%s)",
+		    (unsigned long long)seqs[0], mm_strerror(r));
+		mm_free(seqs);
+		return r;
+	}
+	r = mm_seclog_verifier_new(log_id, root_key, n > 0 ? seqs[0] : 1,
+	    start_epoch, start_prev, &v);
 	if (r != 0) {
 		rep->error = r;
 		snprintf(rep->what, sizeof(rep->what), "verifier: %s",
 		    mm_strerror(r));
+		mm_free(seqs);
 		return r;
 	}
-	if ((r = mm_path_join(logdir, sizeof(logdir), dir, SL_LOG_DIR)) != 0 ||
-	    (r = mm_seclog_segments(logdir, &seqs, &n)) != 0) {
-		r = vfail(v, r, 1, "log/: %s", mm_strerror(r));
-		goto out;
-	}
+	v->count_known = 1;	/* a segment begins an epoch */
 	for (i = 0; i < n; i++)
 		if ((r = verify_segment(v, dir, log_id, seqs[i])) != 0)
 			goto out;
 	r = verify_keyfile(v, dir, root_key);
  out:
 	mm_seclog_verifier_report(v, rep);
+	rep->removed = n > 0 ? seqs[0] - 1 : 0;
 	mm_seclog_verifier_free(v);
 	mm_free(seqs);
 	return r;

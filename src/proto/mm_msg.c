@@ -16,6 +16,8 @@ static const struct {
 	[MM_MSG_ENROLL] = { "enroll", 8192 },
 	[MM_MSG_ENROLL_RESULT] = { "enroll_result", 16384 },
 	[MM_MSG_CERT] = { "cert", 16384 },
+	[MM_MSG_LOG] = { "log", 16384 },
+	[MM_MSG_LOG_ACK] = { "log_ack", 256 },
 };
 
 const char *

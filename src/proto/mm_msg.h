@@ -24,6 +24,8 @@ enum mm_msg_type {
 	MM_MSG_ENROLL,		/* prov req */
 	MM_MSG_ENROLL_RESULT,	/* prov resp */
 	MM_MSG_CERT,		/* down/cert: answer to up/csr */
+	MM_MSG_LOG,		/* up/log: a batch of sealed-log records */
+	MM_MSG_LOG_ACK,		/* down/log_ack: what the fleet holds */
 	MM_MSG__COUNT
 };
 

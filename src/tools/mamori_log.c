@@ -32,36 +32,6 @@
 
 #define LOG_SEG_MAX (256UL * 1024 * 1024)
 
-static const struct {
-	const char *name;
-	uint16_t type;
-} log_types[] = {
-	{ "attack", MM_SLT_ATTACK },
-	{ "auth", MM_SLT_AUTH },
-	{ "data_access", MM_SLT_DATA_ACCESS },
-	{ "config", MM_SLT_CONFIG },
-	{ "exec", MM_SLT_EXEC },
-	{ "comm", MM_SLT_COMM },
-	{ "tamper", MM_SLT_TAMPER },
-	{ "checksum", MM_SLT_CHECKSUM },
-	{ "movement", MM_SLT_MOVEMENT },
-	{ "hw_failure", MM_SLT_HW_FAILURE },
-	{ "sw_failure", MM_SLT_SW_FAILURE },
-	{ "result", MM_SLT_RESULT },
-	{ "state", MM_SLT_STATE },
-	{ "environment", MM_SLT_ENVIRONMENT },
-	{ "resource", MM_SLT_RESOURCE },
-	{ "update", MM_SLT_UPDATE },
-	/* the log's own: shown, filterable, never appended by hand */
-	{ "log_start", MM_SLT_LOG_START },
-	{ "log_stop", MM_SLT_LOG_STOP },
-	{ "log_access", MM_SLT_LOG_ACCESS },
-	{ "seal", MM_SLT_SEAL },
-	{ "loss", MM_SLT_LOSS },
-	{ "time", MM_SLT_TIME },
-};
-#define LOG_NTYPES (sizeof(log_types) / sizeof(log_types[0]))
-#define LOG_NUSER_TYPES 16	/* the first ones: what append accepts */
 
 static _Noreturn void
 usage(void)
@@ -85,27 +55,12 @@ usage(void)
 static const char *
 log_type_name(uint16_t type, char *buf, size_t bufsz)
 {
-	size_t i;
+	const char *n = mm_seclog_type_name(type);
 
-	for (i = 0; i < LOG_NTYPES; i++)
-		if (log_types[i].type == type)
-			return log_types[i].name;
+	if (n != NULL)
+		return n;
 	snprintf(buf, bufsz, "type-0x%04x", (unsigned)type);
 	return buf;
-}
-
-/* user_only: only the types a caller may append. */
-static int
-log_type_parse(const char *name, int user_only, uint16_t *out)
-{
-	size_t i, n = user_only ? LOG_NUSER_TYPES : LOG_NTYPES;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(log_types[i].name, name) == 0) {
-			*out = log_types[i].type;
-			return MM_OK;
-		}
-	return MM_ERR_INVALID_ARG;
 }
 
 /* Decimal, digits only, at most max. */
@@ -197,6 +152,10 @@ log_report_print(const struct mm_seclog_report *rep)
 		    rep->last_epoch);
 	}
 	printf("seals=%" PRIu64 "\n", rep->seals);
+	if (rep->removed > 0)
+		printf("removed=%" PRIu64 " (records 1..%" PRIu64 " are gone from "
+		    "the device: retention; the fleet holds what it was sent)\n",
+		    rep->removed, rep->removed);
 	printf("complete=%s\n", rep->complete ? "yes" :
 	    "no (last epoch not sealed: a live log, or its tail was cut)");
 	if (rep->error != 0)
@@ -628,7 +587,7 @@ main(int argc, char **argv)
 		    strlen(source) == 0 || strlen(source) > MM_SECLOG_SOURCE_MAX ||
 		    strlen(payload) > MM_SECLOG_PAYLOAD_MAX)
 			usage();
-		if (log_type_parse(type_name, 1, &f.type) != 0) {
+		if (mm_seclog_type_parse(type_name, 1, &f.type) != 0) {
 			fprintf(stderr, "mamori-log: unknown type %s\n", type_name);
 			usage();
 		}
@@ -645,7 +604,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "show") == 0) {
 		if (type_name != NULL) {
-			if ((r = log_type_parse(type_name, 0, &f.type)) != 0) {
+			if ((r = mm_seclog_type_parse(type_name, 0, &f.type)) != 0) {
 				fprintf(stderr, "mamori-log: unknown type %s\n", type_name);
 				usage();
 			}
