@@ -48,11 +48,18 @@ say "2. Factory: register three cameras; each gets a unique one-time token"
 for s in CAM-0001 CAM-0002 CAM-0003; do
 	"$bin/mamori-server" device add "$fleet" --serial "$s" --model cam-100 \
 	    --location "Tokyo office, floor 3" --admin "facilities@example.net" \
-	    --bundle "$state/$s" 2>/dev/null | sed -n 's/^device_id=/  '"$s"' -> /p'
+	    --bundle "$state/$s" 2>/dev/null >"$state/add-$s.out"
+	dev=$(sed -n 's/^device_id=//p' "$state/add-$s.out")
+	echo "  $s -> $dev"
 	sed -i 's/"heartbeat_interval": 60/"heartbeat_interval": 5/' "$state/$s/agent.json"
+	sed -i '$ s/}[[:space:]]*$/,"seclog_epoch_seconds":10}/' "$state/$s/agent.json"
 	# the factory step: a unique random administrator secret, printed on a
-	# label, kept on the device only as an Argon2id hash
-	"$bin/mamori-factory" --state "$state/$s" --label "$state/label-$s.txt" >/dev/null
+	# label, kept on the device only as an Argon2id hash; and the sealed
+	# security log, whose initial key goes to the fleet and not the device
+	"$bin/mamori-factory" --state "$state/$s" --label "$state/label-$s.txt" \
+	    --seclog-key-out "$state/seclog-$s.key" >/dev/null
+	"$bin/mamori-server" device seclog-key "$fleet" "$dev" "$state/seclog-$s.key" >/dev/null
+	rm -f "$state/seclog-$s.key"
 	printf '  %s label: %s\n' "$s" "$(sed -n 's/^initial password: //p' "$state/label-$s.txt")"
 done
 # CAM-0001 also serves its HTTPS admin page on loopback
@@ -133,6 +140,15 @@ say "9. The owner of CAM-0001 lost the password: a pairing-like reset from the f
 "$bin/mamori-server" device cred-reset "$fleet" "$id1" 2>&1 | sed 's/^/  /'
 wait_for 20 "$bin/mamori-server" device cred-secret "$fleet" "$id1" >"$state/reset.txt" 2>&1 &&
     sed 's/^/  /' "$state/reset.txt" || echo "  no answer yet"
+
+say "10. The fleet's copy of the sealed security logs, verified from the initial keys"
+cat "$state/CAM-0001/log/"seg-* >/dev/null	# someone reads CAM-0001's log files
+sleep 3
+"$bin/mamori-server" log status "$fleet" | sed 's/^/  /'
+"$bin/mamori-server" log verify "$fleet" "$id1" | sed 's/^/  /' || true
+echo "  CAM-0001, last authentication and access records held by the fleet:"
+"$bin/mamori-server" log show "$fleet" "$id1" --type auth | tail -n 3 | cut -c1-160 | sed 's/^/    /'
+"$bin/mamori-server" log show "$fleet" "$id1" --type log_access | tail -n 1 | cut -c1-160 | sed 's/^/    /'
 
 # stop the server so its last counters are saved
 kill "${pids[0]}" 2>/dev/null || true

@@ -23,6 +23,7 @@
 #include "agent/agent_net.h"
 #include "agent/agent_priv.h"
 #include "agent/agent_sandbox.h"
+#include "agent/agent_watch.h"
 #include "common/mm_alloc.h"
 #include "common/mm_err.h"
 #include "common/mm_file.h"
@@ -67,6 +68,7 @@ struct agent_monitor {
 	struct agent_child *cur;	/* whose request is being served */
 	struct mm_seclog *seclog;	/* NULL: no sealed log on this device */
 	struct agent_logfwd *fwd;	/* forwarding it; NULL without it */
+	struct agent_watch *watch;	/* who touches it; NULL: not watched */
 	/* the network worker's events: at most AGENT_EVENTS_PER_S a second */
 	int64_t ev_window_ms;
 	unsigned ev_in_window;
@@ -278,6 +280,37 @@ agent_seclog_open(struct agent_monitor *m)
 		    mm_strerror(r));
 		m->fwd = NULL;
 	}
+}
+
+static void
+agent_watch_record(void *arg, int severity, const char *text)
+{
+	agent_seclog(arg, MM_SLT_LOG_ACCESS, severity, "watch", text);
+}
+
+/* Someone else opening the log or the keys (T12/L2): fanotify, set up
+ * while the monitor still has CAP_SYS_ADMIN, which it then gives up. */
+static void
+agent_watch_start(struct agent_monitor *m)
+{
+	int r;
+
+	if (m->seclog == NULL)
+		return;
+	r = agent_watch_open(m->conf->state_dir, &m->watch);
+	if (r != 0) {
+		m->watch = NULL;
+		mm_log(MM_LOG_WARN, "access to the log files is not watched: %s "
+		    "(fanotify needs CAP_SYS_ADMIN when the agent starts)",
+		    mm_strerror(r));
+		agent_seclog(m, MM_SLT_STATE, 4, "watch", "{\"event\":\"access "
+		    "watch off\",\"reason\":\"fanotify not permitted\"}");
+		return;
+	}
+	if (agent_watch_drop_cap() != 0)
+		mm_log(MM_LOG_WARN, "could not give up CAP_SYS_ADMIN");
+	agent_seclog(m, MM_SLT_STATE, 6, "watch", "{\"event\":\"access watch "
+	    "on\"}");
 }
 
 /* The fleet's copy of the log (decision 0009): batches out, acks in. */
@@ -825,6 +858,8 @@ agent_child_forget(struct agent_monitor *m, struct agent_child *self)
 	m->auth = NULL;
 	agent_logfwd_abandon(m->fwd);
 	m->fwd = NULL;
+	agent_watch_close(m->watch);
+	m->watch = NULL;
 	mm_seclog_abandon(m->seclog);
 	m->seclog = NULL;
 	mm_keystore_free(m->ks);
@@ -1002,7 +1037,7 @@ static void
 agent_loop(struct agent_monitor *m, int *err)
 {
 	struct agent_child *kids[2] = { &m->net, &m->adm };
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int i, n, r;
 
 	while (!agent_stop) {
@@ -1016,7 +1051,13 @@ agent_loop(struct agent_monitor *m, int *err)
 			pfd[i].revents = 0;
 			n++;
 		}
+		pfd[2].fd = agent_watch_fd(m->watch);
+		pfd[2].events = POLLIN;
+		pfd[2].revents = 0;
+		n++;
 		if (poll(pfd, (nfds_t)n, 200) > 0) {
+			if (pfd[2].revents & POLLIN)
+				agent_watch_read(m->watch, agent_watch_record, m);
 			for (i = 0; i < 2; i++) {
 				if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0 ||
 				    kids[i]->fd < 0)
@@ -1095,6 +1136,7 @@ agent_monitor_run(const struct agent_conf *c)
 	if ((r = agent_prepare(&m)) != 0)
 		goto out;
 	agent_seclog_open(&m);
+	agent_watch_start(&m);
 	agent_admin_setup(&m);
 	if (m.auth != NULL && (m.web_fd >= 0 || m.ctl_fd >= 0))
 		m.adm.due_ms = 1;
@@ -1105,6 +1147,7 @@ agent_monitor_run(const struct agent_conf *c)
 	agent_close_fd(&m.ctl_fd);
 	mm_auth_free(m.auth);
 	agent_logfwd_close(m.fwd);
+	agent_watch_close(m.watch);
 	if (m.seclog != NULL && mm_seclog_close(m.seclog) != 0)
 		mm_log(MM_LOG_ERR, "sealed log: could not close cleanly");
 	mm_keystore_free(m.ks);

@@ -287,8 +287,9 @@ int mm_seclog_verifier_resume(const uint8_t log_id[MM_SECLOG_ID_LEN],
 /*
  * Verifies a whole log directory (every segment in order, headers
  * included) with its initial key; fills rep (also on failure).  A log
- * whose oldest segments retention removed is checked from its first
- * segment's header on (rep->removed says how many records are gone).  MM_OK if
+ * that does not start at seq 1 fails (MM_ERR_CORRUPT, rep->removed says
+ * how many records are gone): retention, or someone deleted them; only the
+ * fleet's copy can tell.  MM_OK if
  * all verifies.  If seclog.key is there it must be the frontier the root
  * gives for its epoch E, and the log must end in E, or with the SEAL of
  * E - 1 (or of E: a crash before the key file moved on); so a log cut back
@@ -299,6 +300,10 @@ int mm_seclog_verifier_resume(const uint8_t log_id[MM_SECLOG_ID_LEN],
  */
 int mm_seclog_verify_dir(const char *dir, const uint8_t root_key[MM_SECLOG_KEY_LEN],
     struct mm_seclog_report *rep);
+/* The same, but a log whose oldest segments are gone is checked from its
+ * first segment's header on (rep->removed > 0, MM_OK if the rest holds). */
+int mm_seclog_verify_dir_retained(const char *dir,
+    const uint8_t root_key[MM_SECLOG_KEY_LEN], struct mm_seclog_report *rep);
 
 /* ---- files for tools ---- */
 

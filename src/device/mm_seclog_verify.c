@@ -570,9 +570,9 @@ verify_first_header(const char *dir, uint64_t seq, uint32_t *epoch,
 	return MM_OK;
 }
 
-int
-mm_seclog_verify_dir(const char *dir, const uint8_t root_key[MM_SECLOG_KEY_LEN],
-    struct mm_seclog_report *rep)
+static int
+verify_dir(const char *dir, const uint8_t root_key[MM_SECLOG_KEY_LEN],
+    int retained, struct mm_seclog_report *rep)
 {
 	struct mm_seclog_verifier *v = NULL;
 	uint8_t log_id[MM_SECLOG_ID_LEN], start_prev[MM_SECLOG_TAG_LEN];
@@ -596,6 +596,16 @@ mm_seclog_verify_dir(const char *dir, const uint8_t root_key[MM_SECLOG_KEY_LEN],
 		snprintf(rep->what, sizeof(rep->what), "log/: %s",
 		    mm_strerror(r));
 		return r;
+	}
+	if (n > 0 && seqs[0] > 1 && !retained) {
+		rep->error = MM_ERR_CORRUPT;
+		rep->error_seq = 1;
+		rep->removed = seqs[0] - 1;
+		snprintf(rep->what, sizeof(rep->what), "records 1..%llu missing: "
+		    "the log starts at segment %016llx (retention, or deleted)",
+		    (unsigned long long)seqs[0] - 1, (unsigned long long)seqs[0]);
+		mm_free(seqs);
+		return MM_ERR_CORRUPT;
 	}
 	/* retention may have removed the oldest segments: start at the
 	 * first one left, from what its header says */
@@ -628,4 +638,18 @@ mm_seclog_verify_dir(const char *dir, const uint8_t root_key[MM_SECLOG_KEY_LEN],
 	mm_seclog_verifier_free(v);
 	mm_free(seqs);
 	return r;
+}
+
+int
+mm_seclog_verify_dir(const char *dir, const uint8_t root_key[MM_SECLOG_KEY_LEN],
+    struct mm_seclog_report *rep)
+{
+	return verify_dir(dir, root_key, 0, rep);
+}
+
+int
+mm_seclog_verify_dir_retained(const char *dir,
+    const uint8_t root_key[MM_SECLOG_KEY_LEN], struct mm_seclog_report *rep)
+{
+	return verify_dir(dir, root_key, 1, rep);
 }

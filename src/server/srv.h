@@ -24,7 +24,9 @@
 	X(enroll_ok) X(enroll_refused) X(csr_ok) X(csr_refused) \
 	X(cmd_sent) X(refused_malformed) X(refused_unknown_kind) \
 	X(refused_unknown_device) X(refused_revoked) X(refused_topic) \
-	X(clone_alerts)
+	X(clone_alerts) \
+	X(log_batches) X(log_records) X(log_duplicates) X(log_resends) \
+	X(log_gaps) X(log_refused) X(log_acks)
 
 struct srv_stats {
 #define SRV_STAT_FIELD(n) uint64_t n;

@@ -7,28 +7,36 @@
 #include "common/mm_crypto.h"
 #include "common/mm_err.h"
 #include "common/mm_log.h"
+#include "proto/mm_logmsg.h"
 #include "proto/mm_msg.h"
 #include "proto/mm_topic.h"
 #include "server/srv_alert.h"
 #include "server/srv_ingest.h"
 #include "server/srv_prov.h"
+#include "server/srv_seclog.h"
 
 typedef int (*srv_handler_fn)(struct srv *, struct srv_dev *, json_t *);
+/* A handler with its own decoder, given the payload as it came. */
+typedef int (*srv_raw_fn)(struct srv *, struct srv_dev *, const void *,
+    size_t);
 
 static int srv_on_hello(struct srv *, struct srv_dev *, json_t *);
 static int srv_on_heartbeat(struct srv *, struct srv_dev *, json_t *);
 static int srv_on_cmd_result(struct srv *, struct srv_dev *, json_t *);
 static int srv_on_csr(struct srv *, struct srv_dev *, json_t *);
+static int srv_on_log(struct srv *, struct srv_dev *, const void *, size_t);
 
 static const struct {
 	const char *kind;
 	enum mm_msg_type type;
 	srv_handler_fn fn;
+	srv_raw_fn raw;
 } srv_handlers[] = {
-	{ "hello", MM_MSG_HELLO, srv_on_hello },
-	{ "heartbeat", MM_MSG_HEARTBEAT, srv_on_heartbeat },
-	{ "cmd_result", MM_MSG_CMD_RESULT, srv_on_cmd_result },
-	{ "csr", MM_MSG_CSR, srv_on_csr },
+	{ "hello", MM_MSG_HELLO, srv_on_hello, NULL },
+	{ "heartbeat", MM_MSG_HEARTBEAT, srv_on_heartbeat, NULL },
+	{ "cmd_result", MM_MSG_CMD_RESULT, srv_on_cmd_result, NULL },
+	{ "csr", MM_MSG_CSR, srv_on_csr, NULL },
+	{ "log", MM_MSG_LOG, NULL, srv_on_log },
 };
 
 void
@@ -356,6 +364,81 @@ srv_on_csr(struct srv *s, struct srv_dev *d, json_t *o)
 	return srv_prov_rekey(s, d, o);
 }
 
+/* Tells the device how far the fleet holds its log (QoS 1, down/log_ack). */
+static void
+srv_log_ack(struct srv *s, struct srv_dev *d, const struct mm_logmsg_ack *a)
+{
+	char topic[MM_TOPIC_MAX], *text = NULL;
+	size_t len;
+	int r;
+
+	if (s->mq == NULL)
+		return;
+	if ((r = mm_logmsg_ack_encode(a, &text, &len)) != 0 ||
+	    (r = mm_topic_build(topic, sizeof(topic), MM_DIR_DOWN, d->id,
+	    "log_ack")) != 0)
+		mm_log(MM_LOG_ERR, "%s: log_ack: %s", d->id, mm_strerror(r));
+	else if (mosquitto_publish(s->mq, NULL, topic, (int)len, text, 1,
+	    false) != MOSQ_ERR_SUCCESS)
+		mm_log(MM_LOG_WARN, "%s: log_ack not sent", d->id);
+	else
+		s->stats.log_acks++;
+	mm_free(text);
+}
+
+/*
+ * up/log: a batch of the device's sealed log (decision 0009), judged and
+ * stored by srv_seclog_ingest.  Its refusals are counted and logged here;
+ * a message that does not decode goes the common malformed path.
+ */
+static int
+srv_on_log(struct srv *s, struct srv_dev *d, const void *payload, size_t len)
+{
+	uint8_t raw[MM_LOGMSG_RAW_MAX];
+	struct srv_seclog_result res;
+	struct mm_logmsg_batch b;
+	int r;
+
+	if ((r = mm_logmsg_decode(payload, len, &b, raw, sizeof(raw))) != 0) {
+		s->stats.log_refused++;
+		return r;
+	}
+	if ((r = srv_seclog_ingest(s->db, d->id, &b, &res)) != 0) {
+		s->stats.log_refused++;
+		mm_log(MM_LOG_ERR, "%s: log batch from seq %llu not judged: %s",
+		    d->id, (unsigned long long)b.seq, mm_strerror(r));
+		return MM_OK;	/* not the device's fault: it sends again */
+	}
+	switch (res.outcome) {
+	case SRV_SECLOG_STORED:
+		s->stats.log_batches++;
+		s->stats.log_records += res.stored;
+		s->stats.log_duplicates += res.duplicates;
+		if (res.gap_from != 0)
+			s->stats.log_gaps++;
+		break;
+	case SRV_SECLOG_DUPLICATE:
+		s->stats.log_duplicates += res.duplicates;
+		break;
+	case SRV_SECLOG_RESEND:
+		s->stats.log_resends++;
+		srv_refuse_log(s, "%s: log: %s", d->id, res.what);
+		break;
+	default:
+		s->stats.log_refused++;
+		if (res.outcome == SRV_SECLOG_MALFORMED)
+			s->stats.refused_malformed++;
+		srv_refuse_log(s, "%s: log batch from seq %llu (%u records) "
+		    "refused, %s: %s", d->id, (unsigned long long)b.seq,
+		    (unsigned)b.n, srv_seclog_outcome_name(res.outcome),
+		    res.what);
+		break;
+	}
+	if (res.send_ack)
+		srv_log_ack(s, d, &res.ack);
+	return MM_OK;
+}
+
 /* Finds the device a message claims to be from; refuses strangers. */
 static struct srv_dev *
 srv_ingest_device(struct srv *s, const struct mm_topic *t)
@@ -406,8 +489,12 @@ srv_ingest_message(struct srv *s, const char *topic, const void *payload,
 	}
 	if ((d = srv_ingest_device(s, &t)) == NULL)
 		return;
-	if ((r = mm_msg_decode(srv_handlers[i].type, payload, len, &o)) != 0 ||
-	    (r = srv_handlers[i].fn(s, d, o)) != 0) {
+	if (srv_handlers[i].raw != NULL)
+		r = srv_handlers[i].raw(s, d, payload, len);
+	else if ((r = mm_msg_decode(srv_handlers[i].type, payload, len,
+	    &o)) == 0)
+		r = srv_handlers[i].fn(s, d, o);
+	if (r != 0) {
 		s->stats.refused_malformed++;
 		srv_refuse_log(s, "%s: bad %s message (%zu bytes): %s", t.id,
 		    t.kind, len, mm_strerror(r));

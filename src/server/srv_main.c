@@ -1,5 +1,7 @@
 /* srv_main.c - mamori-server command line. */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "server/srv_enroll.h"
 #include "server/srv_init.h"
 #include "server/srv_run.h"
+#include "server/srv_seclog.h"
 
 static _Noreturn void
 usage(void)
@@ -34,6 +37,11 @@ usage(void)
 	    "       mamori-server device cred-reset <dir> <device-id> [--user NAME]\n"
 	    "       mamori-server device cred-secret <dir> <device-id>\n"
 	    "       mamori-server device list <dir>\n"
+	    "       mamori-server device seclog-key <dir> <device-id> <keyfile> [--replace]\n"
+	    "       mamori-server log show <dir> <device-id> [--from SEQ] [--to SEQ]\n"
+	    "                              [--type NAME] [--min-severity N] [--limit N] [--json]\n"
+	    "       mamori-server log verify <dir> <device-id>\n"
+	    "       mamori-server log status <dir> [<device-id>]\n"
 	    "       mamori-server alerts|commands|stats <dir>\n");
 	exit(2);
 }
@@ -49,6 +57,24 @@ parse_port(const char *s)
 		exit(2);
 	}
 	return (int)v;
+}
+
+/* A decimal number in [min, max], or usage. */
+static uint64_t
+parse_u64(const char *s, uint64_t min, uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < min ||
+	    v > max) {
+		fprintf(stderr, "invalid number: %s (%llu..%llu)\n", s,
+		    (unsigned long long)min, (unsigned long long)max);
+		exit(2);
+	}
+	return v;
 }
 
 static int
@@ -249,6 +275,32 @@ device_cred_secret(struct srv_conf *c, struct srv_db *db, int argc, char **argv)
 	return MM_OK;
 }
 
+/* The initial key of a device's sealed log (decision 0009). */
+static int
+device_seclog_key(struct srv_db *db, int argc, char **argv)
+{
+	int r, what = SRV_SECLOG_KEY_NEW;
+	const char *said;
+
+	if (argc != 5 && !(argc == 6 && strcmp(argv[5], "--replace") == 0))
+		usage();
+	if ((r = srv_seclog_key_import(db, argv[3], argv[4], argc == 6,
+	    &what)) != 0)
+		return r;
+	if (what == SRV_SECLOG_KEY_SAME)
+		said = "already imported";
+	else if (what == SRV_SECLOG_KEY_REPLACED)
+		said = "imported, replacing the key of the previous log (its "
+		    "records are kept)";
+	else
+		said = "imported";
+	printf("sealed-log key of %s %s\n", argv[3], said);
+	if (what != SRV_SECLOG_KEY_SAME)
+		printf("delete %s now: whoever holds it can forge the "
+		    "device's log\n", argv[4]);
+	return MM_OK;
+}
+
 static int
 cmd_device(int argc, char **argv)
 {
@@ -271,6 +323,8 @@ cmd_device(int argc, char **argv)
 		r = device_cred_reset(&c, db, argc, argv);
 	else if (strcmp(argv[1], "cred-secret") == 0)
 		r = device_cred_secret(&c, db, argc, argv);
+	else if (strcmp(argv[1], "seclog-key") == 0)
+		r = device_seclog_key(db, argc, argv);
 	else if (strcmp(argv[1], "list") == 0)
 		srv_admin_list_devices(db, stdout);
 	else if (strcmp(argv[1], "revoke") == 0 && (argc == 4 ||
@@ -282,6 +336,81 @@ cmd_device(int argc, char **argv)
 			printf("command=%lld queued\n", (long long)id);
 	} else
 		usage();
+	srv_db_close(db);
+	return r;
+}
+
+static int
+log_show(struct srv_db *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "type", required_argument, NULL, 'T' },
+		{ "min-severity", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct srv_seclog_filter f;
+	int ch;
+
+	if (argc < 4)
+		usage();
+	srv_seclog_filter_init(&f);
+	optind = 4;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': f.from = parse_u64(optarg, 1, INT64_MAX); break;
+		case 't': f.to = parse_u64(optarg, 1, INT64_MAX); break;
+		case 'T':
+			if (srv_seclog_filter_type(&f, optarg) != 0) {
+				fprintf(stderr, "unknown record type: %s\n",
+				    optarg);
+				exit(2);
+			}
+			break;
+		case 's': f.max_severity = (int)parse_u64(optarg, 0, 7); break;
+		case 'l': f.limit = parse_u64(optarg, 1, INT64_MAX); break;
+		case 'j': f.json = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	return srv_seclog_show(db, argv[3], &f, stdout, NULL);
+}
+
+/* The device's sealed log as the fleet holds it. */
+static int
+cmd_log(int argc, char **argv)
+{
+	struct srv_seclog_check chk;
+	struct srv_db *db = NULL;
+	struct srv_conf c;
+	int r;
+
+	if (argc < 3)
+		usage();
+	if (strcmp(argv[1], "show") != 0 && strcmp(argv[1], "verify") != 0 &&
+	    strcmp(argv[1], "status") != 0)
+		usage();
+	if ((strcmp(argv[1], "verify") == 0 && argc != 4) ||
+	    (strcmp(argv[1], "status") == 0 && argc > 4))
+		usage();
+	if ((r = open_fleet(argv[2], &c, &db)) != 0)
+		return r;
+	if (strcmp(argv[1], "show") == 0)
+		r = log_show(db, argc, argv);
+	else if (strcmp(argv[1], "status") == 0)
+		r = srv_seclog_status(db, argc == 4 ? argv[3] : NULL, stdout);
+	else if ((r = srv_seclog_verify(db, argv[3], &chk)) == 0) {
+		srv_seclog_check_print(argv[3], &chk, stdout);
+		if (!chk.ok) {
+			srv_db_close(db);
+			exit(1);
+		}
+	}
 	srv_db_close(db);
 	return r;
 }
@@ -330,6 +459,8 @@ main(int argc, char **argv)
 		r = cmd_broker(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "device") == 0)
 		r = cmd_device(argc - 1, argv + 1);
+	else if (strcmp(argv[1], "log") == 0)
+		r = cmd_log(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "alerts") == 0 || strcmp(argv[1], "stats") == 0 ||
 	    strcmp(argv[1], "commands") == 0)
 		r = cmd_list(argc - 1, argv + 1);

@@ -40,13 +40,15 @@ usage(void)
 	    "usage: mamori-log create --dir DIR --key-out FILE\n"
 	    "       mamori-log append --dir DIR --type T --severity 0-7 --source S\n"
 	    "                         [--payload TEXT] [--count N]\n"
-	    "       mamori-log verify --dir DIR --key FILE\n"
+	    "       mamori-log verify --dir DIR --key FILE [--retained]\n"
 	    "       mamori-log show --dir DIR [--key FILE] [--type T]\n"
 	    "                       [--min-severity N] [--since UNIXMS]\n"
 	    "                       [--until UNIXMS] [--source S] [--json]\n"
 	    "create writes the log id and the initial key to FILE (0600).  In the\n"
 	    "product that key goes to the fleet at provisioning and is then deleted\n"
 	    "on the device: whoever holds it can verify, and forge, the whole log.\n"
+	    "verify --retained accepts a log whose oldest segments retention removed\n"
+	    "(checked from the first one left; the fleet holds the rest).\n"
 	    "types: attack auth data_access config exec comm tamper checksum movement\n"
 	    "       hw_failure sw_failure result state environment resource update\n");
 	exit(2);
@@ -182,7 +184,7 @@ log_dir_id(const char *dir, uint8_t id[MM_SECLOG_ID_LEN])
 }
 
 static int
-log_verify(const char *dir, const char *keyfile)
+log_verify(const char *dir, const char *keyfile, int retained)
 {
 	struct mm_seclog_report rep;
 	uint8_t id[MM_SECLOG_ID_LEN], dirid[MM_SECLOG_ID_LEN];
@@ -198,7 +200,8 @@ log_verify(const char *dir, const char *keyfile)
 		printf("note: the key file is for another log than %s/seclog.id\n",
 		    dir);
 	memset(&rep, 0, sizeof(rep));
-	r = mm_seclog_verify_dir(dir, key, &rep);
+	r = retained ? mm_seclog_verify_dir_retained(dir, key, &rep) :
+	    mm_seclog_verify_dir(dir, key, &rep);
 	mm_wipe(key, sizeof(key));
 	log_report_print(&rep);
 	if (r != 0 && rep.error == 0)
@@ -523,7 +526,7 @@ main(int argc, char **argv)
 	struct mm_seclog_event ev;
 	struct log_filter f;
 	uint64_t v, count = 1;
-	int i, have_sev = 0, r;
+	int i, have_sev = 0, retained = 0, r;
 
 	if (argc < 2)
 		usage();
@@ -536,6 +539,10 @@ main(int argc, char **argv)
 
 		if (strcmp(a, "--json") == 0) {
 			f.json = 1;
+			continue;
+		}
+		if (strcmp(a, "--retained") == 0) {
+			retained = 1;
 			continue;
 		}
 		if (val == NULL)
@@ -600,7 +607,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "verify") == 0) {
 		if (key == NULL)
 			usage();
-		return log_verify(dir, key);
+		return log_verify(dir, key, retained);
 	}
 	if (strcmp(cmd, "show") == 0) {
 		if (type_name != NULL) {
