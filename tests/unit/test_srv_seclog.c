@@ -1,8 +1,8 @@
-/* Unit tests for the fleet's copy of the sealed logs (srv_seclog.c,
- * decision 0009): real logs written by libmamori, batches judged against a
- * real SQLite database; duplicates, resends, declared gaps, rewrites,
- * tampering, splicing, alerts, restarts, the key import and the queries,
- * and a seeded mutation campaign over batches. */
+/* Unit tests for the fleet's copy of the sealed logs (srv_seclog.c and
+ * srv_seclog_query.c, decision 0009): real logs written by libmamori,
+ * batches judged against a real SQLite database; duplicates, resends,
+ * declared gaps, rewrites, tampering, splicing, alerts, restarts, the key
+ * import and the queries, and a seeded mutation campaign over batches. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
