@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
 
 #define MM_SECLOG_KEY_LEN 32
 #define MM_SECLOG_TAG_LEN 32
@@ -327,5 +330,52 @@ int mm_seclog_provision(const char *dir, const char *keyfile,
 int mm_seclog_segment_list(const char *dir, uint64_t **seqs, size_t *n);
 int mm_seclog_segment_path(char *out, size_t outsz, const char *dir,
     uint64_t first_seq);
+
+/* ---- formatting ---- */
+
+/*
+ * How mamori-log show and mamori-server log show print a record (either
+ * tool adds its own fields: the device tool's verification, the server's
+ * received_at).
+ *
+ * Text, one line:
+ *   seq=S epoch=E time=T type=N severity=V source=SRC[ EXTRA] payload=PAY
+ * T as mm_seclog_time_iso writes it; N the type's name
+ * (mm_seclog_type_name), or "type-0x" and four lower-case hex digits for a
+ * type this build does not know; SRC and PAY escaped as mm_seclog_escape
+ * does (never cut short).
+ *
+ * JSON, one object with these members in this order: seq, epoch, wall_ms,
+ * time (as in the text), mono_ms, boot_id (32 lower-case hex digits), type
+ * (as in the text), severity, then source and payload as strings if the
+ * bytes are UTF-8, else source_hex / payload_hex (lower-case hex).  The tag
+ * is not shown.
+ */
+
+/* Wide enough for any time mm_seclog_time_iso writes, with its NUL. */
+#define MM_SECLOG_TIME_MAX 48
+
+/* Unix milliseconds as ISO 8601 UTC with milliseconds,
+ * "2024-05-01T12:00:00.123Z"; "?" if the time cannot be shown. */
+void mm_seclog_time_iso(uint64_t ms, char *out, size_t outsz);
+
+/*
+ * Bytes for a terminal: printable ASCII (0x20..0x7e) as it is, except the
+ * backslash as "\\"; every other byte as "\xNN" (lower-case hex).  Writes
+ * what fits into out, never half an escape, and always a NUL (if outsz >
+ * 0); 4 * len + 1 bytes hold anything.  Returns the length written
+ * (without the NUL).
+ */
+size_t mm_seclog_escape(char *out, size_t outsz, const uint8_t *p, size_t len);
+
+/* Writes rec's line of text to out, newline included; extra (if not NULL,
+ * e.g. "verified=yes") goes after the source, before the payload.  MM_OK,
+ * MM_ERR_ALLOC or MM_ERR_IO. */
+int mm_seclog_record_print(FILE *out, const struct mm_seclog_record *rec,
+    const char *extra);
+
+/* rec as a new JSON object (the caller adds its own members, dumps it and
+ * json_decref's it); NULL if out of memory. */
+json_t *mm_seclog_record_json(const struct mm_seclog_record *rec);
 
 #endif

@@ -54,32 +54,6 @@ sl_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Printable ASCII as is, the rest (and the backslash) escaped; always
- * NUL-terminated, cut short at outsz. */
-void
-srv_sl_escape(char *out, size_t outsz, const uint8_t *p, size_t len)
-{
-	size_t i, o = 0;
-	char t[5];
-	int n;
-
-	if (outsz == 0)
-		return;
-	for (i = 0; i < len; i++) {
-		if (p[i] == '\\')
-			n = snprintf(t, sizeof(t), "\\\\");
-		else if (p[i] >= 0x20 && p[i] < 0x7f)
-			n = snprintf(t, sizeof(t), "%c", p[i]);
-		else
-			n = snprintf(t, sizeof(t), "\\x%02x", (unsigned)p[i]);
-		if (n < 0 || o + (size_t)n >= outsz)
-			break;
-		memcpy(out + o, t, (size_t)n);
-		o += (size_t)n;
-	}
-	out[o] = '\0';
-}
-
 /* ---- stored keys and state ---- */
 
 int
@@ -579,7 +553,7 @@ sl_record_alerts(struct sl_job *j)
 			kind = "device_attack";
 		else
 			continue;
-		srv_sl_escape(text, sizeof(text), c->payload, c->payload_len);
+		mm_seclog_escape(text, sizeof(text), c->payload, c->payload_len);
 		snprintf(detail, sizeof(detail), "sealed log record %" PRIu64
 		    ": %s", c->seq, text);
 		if ((r = srv_alert_raise(j->db, j->devid, kind, SRV_SEV_WARNING,

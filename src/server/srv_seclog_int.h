@@ -38,10 +38,6 @@ struct sl_state {
 /* The previous tag of record 1: all zero. */
 extern const uint8_t srv_sl_zero_tag[MM_SECLOG_TAG_LEN];
 
-/* Printable ASCII as is, the rest (and the backslash) escaped; always
- * NUL-terminated, cut short at outsz. */
-void srv_sl_escape(char *out, size_t outsz, const uint8_t *p, size_t len);
-
 /* Column col as exactly len bytes; MM_ERR_CORRUPT if it is not. */
 int srv_sl_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t len);
 

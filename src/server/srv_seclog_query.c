@@ -8,31 +8,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
-#include "common/mm_alloc.h"
 #include "common/mm_crypto.h"
 #include "common/mm_err.h"
 #include "common/mm_log.h"
 #include "device/mm_seclog.h"
 #include "server/srv_seclog.h"
 #include "server/srv_seclog_int.h"
-
-static void
-sl_iso_ms(uint64_t ms, char *out, size_t outsz)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char base[32];
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		snprintf(out, outsz, "?");
-	else
-		snprintf(out, outsz, "%s.%03uZ", base, (unsigned)(ms % 1000));
-}
 
 /* For the queries: says why there is nothing to show. */
 static int
@@ -207,91 +191,19 @@ srv_seclog_filter_type(struct srv_seclog_filter *f, const char *name)
 	return MM_OK;
 }
 
-static void
-sl_type_name(uint16_t type, char *out, size_t outsz)
-{
-	const char *n = mm_seclog_type_name(type);
-
-	if (n != NULL)
-		snprintf(out, outsz, "%s", n);
-	else
-		snprintf(out, outsz, "%u", (unsigned)type);
-}
-
-static int
-sl_print_text(FILE *out, const struct mm_seclog_record *c)
-{
-	char when[48], type[16], src[4 * MM_SECLOG_SOURCE_MAX + 1];
-	char *pay;
-	size_t paysz = 4 * c->payload_len + 1;
-
-	if ((pay = mm_malloc(paysz)) == NULL)
-		return MM_ERR_ALLOC;
-	sl_iso_ms(c->wall_ms, when, sizeof(when));
-	sl_type_name(c->type, type, sizeof(type));
-	srv_sl_escape(src, sizeof(src), (const uint8_t *)c->source,
-	    c->source_len);
-	srv_sl_escape(pay, paysz, c->payload, c->payload_len);
-	fprintf(out, "seq=%" PRIu64 " epoch=%" PRIu32 " time=%s type=%s "
-	    "severity=%u source=%s payload=%s\n", c->seq, c->epoch, when, type,
-	    (unsigned)c->severity, src, pay);
-	mm_free(pay);
-	return MM_OK;
-}
-
-/* name: the bytes as a JSON string if they are UTF-8, else name_hex. */
-static int
-sl_json_bytes(json_t *o, const char *name, const char *hexname,
-    const void *p, size_t len)
-{
-	json_t *s;
-	char *hex;
-	int r;
-
-	if ((s = json_stringn(p, len)) != NULL)
-		return json_object_set_new(o, name, s) == 0 ? MM_OK :
-		    MM_ERR_ALLOC;
-	if ((hex = mm_malloc(2 * len + 1)) == NULL)
-		return MM_ERR_ALLOC;
-	mm_hex_encode(hex, p, len);
-	r = json_object_set_new(o, hexname, json_string(hex)) == 0 ? MM_OK :
-	    MM_ERR_ALLOC;
-	mm_free(hex);
-	return r;
-}
-
+/* The record's JSON with the time the fleet received it (Unix s). */
 static int
 sl_print_json(FILE *out, const struct mm_seclog_record *c, int64_t received)
 {
-	char when[48], type[16], boot[2 * sizeof(c->boot_id) + 1];
 	json_t *o;
 	int r = MM_OK;
 
-	if ((o = json_object()) == NULL)
+	if ((o = mm_seclog_record_json(c)) == NULL)
 		return MM_ERR_ALLOC;
-	sl_iso_ms(c->wall_ms, when, sizeof(when));
-	sl_type_name(c->type, type, sizeof(type));
-	mm_hex_encode(boot, c->boot_id, sizeof(c->boot_id));
-	if (json_object_set_new(o, "seq", json_integer((json_int_t)c->seq)) ||
-	    json_object_set_new(o, "epoch", json_integer(c->epoch)) ||
-	    json_object_set_new(o, "time", json_string(when)) ||
-	    json_object_set_new(o, "wall_ms",
-	    json_integer((json_int_t)c->wall_ms)) ||
-	    json_object_set_new(o, "mono_ms",
-	    json_integer((json_int_t)c->mono_ms)) ||
-	    json_object_set_new(o, "boot_id", json_string(boot)) ||
-	    json_object_set_new(o, "type", json_string(type)) ||
-	    json_object_set_new(o, "severity", json_integer(c->severity)) ||
-	    json_object_set_new(o, "received_at", json_integer(received)))
+	if (json_object_set_new(o, "received_at", json_integer(received)) != 0)
 		r = MM_ERR_ALLOC;
-	if (r == 0)
-		r = sl_json_bytes(o, "source", "source_hex", c->source,
-		    c->source_len);
-	if (r == 0)
-		r = sl_json_bytes(o, "payload", "payload_hex", c->payload,
-		    c->payload_len);
-	if (r == 0 && (json_dumpf(o, out, JSON_COMPACT) != 0 ||
-	    fputc('\n', out) == EOF))
+	else if (json_dumpf(o, out, JSON_COMPACT) != 0 ||
+	    fputc('\n', out) == EOF)
 		r = MM_ERR_IO;
 	json_decref(o);
 	return r;
@@ -352,7 +264,7 @@ srv_seclog_show(struct srv_db *db, const char *devid,
 			break;
 		}
 		r = f->json ? sl_print_json(out, &c, sqlite3_column_int64(st, 2)) :
-		    sl_print_text(out, &c);
+		    mm_seclog_record_print(out, &c, NULL);
 		if (r != 0)
 			break;
 		n++;
@@ -616,7 +528,7 @@ sl_status_header(FILE *out)
 int
 srv_seclog_status(struct srv_db *db, const char *devid, FILE *out)
 {
-	char id[SL_ID_HEX], when[48];
+	char id[SL_ID_HEX], when[MM_SECLOG_TIME_MAX];
 	const unsigned char *err;
 	sqlite3_stmt *st;
 	int64_t at;
@@ -642,7 +554,8 @@ srv_seclog_status(struct srv_db *db, const char *devid, FILE *out)
 		else
 			snprintf(id, sizeof(id), "?");
 		if ((at = sqlite3_column_int64(st, 4)) > 0)
-			sl_iso_ms((uint64_t)at * 1000, when, sizeof(when));
+			mm_seclog_time_iso((uint64_t)at * 1000, when,
+			    sizeof(when));
 		else
 			snprintf(when, sizeof(when), "-");
 		err = sqlite3_column_text(st, 8);

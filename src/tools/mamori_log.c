@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -52,17 +51,6 @@ usage(void)
 	    "types: attack auth data_access config exec comm tamper checksum movement\n"
 	    "       hw_failure sw_failure result state environment resource update\n");
 	exit(2);
-}
-
-static const char *
-log_type_name(uint16_t type, char *buf, size_t bufsz)
-{
-	const char *n = mm_seclog_type_name(type);
-
-	if (n != NULL)
-		return n;
-	snprintf(buf, bufsz, "type-0x%04x", (unsigned)type);
-	return buf;
 }
 
 /* Decimal, digits only, at most max. */
@@ -248,102 +236,24 @@ log_match(const struct log_filter *f, const struct mm_seclog_record *rec)
 	return 1;
 }
 
-/* Printable ASCII as is, everything else as \xNN: nothing reaches the
- * terminal that it would interpret. */
-static void
-log_put_escaped(FILE *fp, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] == '\\')
-			fputs("\\\\", fp);
-		else if (p[i] >= 0x20 && p[i] < 0x7f)
-			fputc(p[i], fp);
-		else
-			fprintf(fp, "\\x%02x", (unsigned)p[i]);
-	}
-}
-
-static void
-log_iso_time(uint64_t ms, char *out, size_t outsz)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char base[32];
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-		snprintf(out, outsz, "?");
-		return;
-	}
-	snprintf(out, outsz, "%s.%03uZ", base, (unsigned)(ms % 1000));
-}
-
 /* verified: 1 yes, 0 this is the first bad record, -1 not checked. */
-static void
+static int
 log_print_text(const struct mm_seclog_record *rec, int keyed, int verified)
 {
-	char when[48], tbuf[16];
-
-	log_iso_time(rec->wall_ms, when, sizeof(when));
-	printf("seq=%" PRIu64 " epoch=%" PRIu32 " time=%s type=%s severity=%u "
-	    "source=", rec->seq, rec->epoch, when,
-	    log_type_name(rec->type, tbuf, sizeof(tbuf)), (unsigned)rec->severity);
-	log_put_escaped(stdout, (const uint8_t *)rec->source, rec->source_len);
-	if (keyed)
-		printf(" verified=%s", verified == 1 ? "yes" :
-		    verified == 0 ? "NO" : "-");
-	printf(" payload=");
-	log_put_escaped(stdout, rec->payload, rec->payload_len);
-	putchar('\n');
-}
-
-/* name: the bytes as a string if they are UTF-8, else name_hex: hex, so
- * that every line is valid JSON. */
-static int
-log_json_bytes(json_t *o, const char *name, const char *hexname,
-    const void *p, size_t len)
-{
-	json_t *s;
-	char *hex;
-	int r;
-
-	if ((s = json_stringn(p, len)) != NULL)
-		return json_object_set_new(o, name, s) == 0 ? MM_OK : MM_ERR_ALLOC;
-	if ((hex = mm_malloc(2 * len + 1)) == NULL)
-		return MM_ERR_ALLOC;
-	mm_hex_encode(hex, p, len);
-	r = json_object_set_new(o, hexname, json_string(hex)) == 0 ?
-	    MM_OK : MM_ERR_ALLOC;
-	mm_free(hex);
-	return r;
+	return mm_seclog_record_print(stdout, rec, !keyed ? NULL :
+	    verified == 1 ? "verified=yes" : verified == 0 ? "verified=NO" :
+	    "verified=-");
 }
 
 static int
 log_print_json(const struct mm_seclog_record *rec, int keyed, int verified,
     const char *what)
 {
-	char when[48], tbuf[16], bh[33];
 	json_t *o;
-	int r;
+	int r = 0;
 
-	log_iso_time(rec->wall_ms, when, sizeof(when));
-	mm_hex_encode(bh, rec->boot_id, sizeof(rec->boot_id));
-	if ((o = json_object()) == NULL)
+	if ((o = mm_seclog_record_json(rec)) == NULL)
 		return MM_ERR_ALLOC;
-	r = json_object_set_new(o, "seq", json_integer((json_int_t)rec->seq));
-	r |= json_object_set_new(o, "epoch", json_integer(rec->epoch));
-	r |= json_object_set_new(o, "wall_ms", json_integer((json_int_t)rec->wall_ms));
-	r |= json_object_set_new(o, "time", json_string(when));
-	r |= json_object_set_new(o, "mono_ms", json_integer((json_int_t)rec->mono_ms));
-	r |= json_object_set_new(o, "boot_id", json_string(bh));
-	r |= json_object_set_new(o, "type",
-	    json_string(log_type_name(rec->type, tbuf, sizeof(tbuf))));
-	r |= json_object_set_new(o, "severity", json_integer(rec->severity));
-	r |= log_json_bytes(o, "source", "source_hex", rec->source, rec->source_len);
-	r |= log_json_bytes(o, "payload", "payload_hex", rec->payload,
-	    rec->payload_len);
 	if (keyed)
 		r |= json_object_set_new(o, "verified", verified == 1 ? json_true() :
 		    verified == 0 ? json_false() : json_null());
@@ -363,7 +273,7 @@ static int
 log_show_record(struct log_show *s, const uint8_t *raw, size_t len,
     const struct mm_seclog_record *rec)
 {
-	int verified = -1, first_bad = 0;
+	int verified = -1, first_bad = 0, r;
 
 	if (s->keyed && !s->failed) {
 		if (s->v != NULL && mm_seclog_verify_record(s->v, raw, len) == 0)
@@ -388,7 +298,8 @@ log_show_record(struct log_show *s, const uint8_t *raw, size_t len,
 	if (s->f->json)
 		return log_print_json(rec, s->keyed, verified,
 		    first_bad ? s->rep.what : NULL);
-	log_print_text(rec, s->keyed, verified);
+	if ((r = log_print_text(rec, s->keyed, verified)) != 0)
+		return r;
 	if (first_bad)
 		printf("^ first problem at seq %" PRIu64 ": %s\n", s->rep.error_seq,
 		    s->rep.what);

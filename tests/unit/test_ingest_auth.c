@@ -26,6 +26,7 @@
 #include "server/srv_registry.h"
 
 #include "test_db.h"
+#include "test_sql.h"
 
 #define INST "0123456789abcdef"
 
@@ -39,51 +40,6 @@ static void
 sql_exec(const char *sql)
 {
 	assert_int_equal(srv_db_exec(db, sql), MM_OK);
-}
-
-static int64_t sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int64_t
-sql_int(const char *fmt, ...)
-{
-	char sql[512];
-	sqlite3_stmt *st;
-	va_list ap;
-	int64_t v;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	assert_int_equal(sqlite3_prepare_v2(srv_db_handle(db), sql, -1, &st,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* Text of the first column of the first row, or "(null)". */
-static const char * sql_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-sql_text(const char *fmt, ...)
-{
-	static char out[1024];
-	char sql[512];
-	sqlite3_stmt *st;
-	const unsigned char *t;
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	assert_int_equal(sqlite3_prepare_v2(srv_db_handle(db), sql, -1, &st,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	t = sqlite3_column_text(st, 0);
-	snprintf(out, sizeof(out), "%s", t != NULL ? (const char *)t : "(null)");
-	sqlite3_finalize(st);
-	return out;
 }
 
 static void

@@ -18,6 +18,8 @@
 #include "device/mm_seclog.h"
 #include "proto/mm_logmsg.h"
 
+#include "test_files.h"
+
 #define HDR MM_SECLOG_SEG_HDR_LEN
 #define MAXREC 8192
 
@@ -40,26 +42,6 @@ struct idx {
 	int n;
 	struct rec *r;		/* r[i].seq == first_seq + i */
 };
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *p;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	p = malloc((size_t)n + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
 
 static void
 index_log(const char *dir, struct idx *x)

@@ -28,6 +28,7 @@
 #include "server/srv_seclog.h"
 
 #include "test_db.h"
+#include "test_sql.h"
 
 #define MAXR 256
 #define RAWMAX 512
@@ -182,52 +183,6 @@ make_log(struct tlog *L, const char *name, int events)
 }
 
 /* ---- helpers ---- */
-
-static int64_t sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int64_t
-sql_int(const char *fmt, ...)
-{
-	char sql[512];
-	sqlite3_stmt *st;
-	va_list ap;
-	int64_t v;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	assert_int_equal(sqlite3_prepare_v2(srv_db_handle(db), sql, -1, &st,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-static const char *sql_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-sql_text(const char *fmt, ...)
-{
-	static char out[1024];
-	char sql[512];
-	sqlite3_stmt *st;
-	const unsigned char *t;
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	assert_int_equal(sqlite3_prepare_v2(srv_db_handle(db), sql, -1, &st,
-	    NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    (t = sqlite3_column_text(st, 0)) != NULL)
-		snprintf(out, sizeof(out), "%s", (const char *)t);
-	else
-		snprintf(out, sizeof(out), "(none)");
-	sqlite3_finalize(st);
-	return out;
-}
 
 static void
 insert_device(const char *id, const char *serial)
