@@ -30,6 +30,7 @@ struct agent_logfwd {
 	struct mm_seclog_reader *rd;
 	uint64_t max_bytes;
 	uint64_t acked, saved;
+	uint64_t handed;		/* highest seq given to the worker */
 	int64_t next_retain_ms, next_save_ms;
 	int have_offset;
 	int64_t offset_ms;		/* last recorded: fleet minus ours */
@@ -150,6 +151,8 @@ agent_logfwd_batch(struct agent_logfwd *f, struct mm_buf *req,
 			    ": %s", from, mm_strerror(r));
 		return r;
 	}
+	if (b.first + b.n - 1 > f->handed)
+		f->handed = b.first + b.n - 1;
 	if (mm_buf_put(reply, f->log_id, sizeof(f->log_id)) != 0 ||
 	    mm_buf_put_u64(reply, b.first) != 0 ||
 	    mm_buf_put_u32(reply, b.n) != 0 ||
@@ -213,9 +216,13 @@ agent_logfwd_ack(struct agent_logfwd *f, struct mm_buf *req)
 		return MM_ERR_WRONG_TARGET;
 	}
 	mm_seclog_position(f->log, &last, &durable, &epoch);
-	if (seq > durable) {
-		mm_log(MM_LOG_WARN, "fleet acknowledged seq %" PRIu64 " but the "
-		    "log holds %" PRIu64 ": refused", seq, durable);
+	/* nothing can be acknowledged that was never sent: a worker taken
+	 * over cannot make retention drop records the fleet never saw
+	 * (records acknowledged before this start are in seclog.acked) */
+	if (seq > durable || (seq > f->acked && seq > f->handed)) {
+		mm_log(MM_LOG_WARN, "acknowledgement of seq %" PRIu64 " refused: "
+		    "sent up to %" PRIu64 ", log holds %" PRIu64, seq, f->handed,
+		    durable);
 		return MM_ERR_RANGE;
 	}
 	lf_clock(f, fleet_ms);

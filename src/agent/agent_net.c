@@ -548,10 +548,13 @@ agent_net_log_pump(struct agent_net *n)
 	if (n->log_sent_ms != 0) {
 		if (now - n->log_sent_ms < AGENT_LOG_ACK_MS)
 			return;
-		/* no acknowledgement: from the last one again, later */
+		/* no acknowledgement: from the last one again, later and
+		 * less often while the fleet stays silent */
 		n->log_from = n->log_end = 0;
 		n->log_sent_ms = 0;
 		n->log_fail++;
+		n->log_next_ms = now + agent_net_log_backoff(n->log_fail);
+		return;
 	}
 	if ((req = agent_ipc_new(AGENT_IPC_LOG_BATCH)) == NULL ||
 	    mm_buf_put_u64(req, n->log_from) != 0) {

@@ -293,6 +293,7 @@ agent_watch_record(void *arg, int severity, const char *text)
 static void
 agent_watch_start(struct agent_monitor *m)
 {
+	char why[128];
 	int r;
 
 	if (m->seclog == NULL)
@@ -303,8 +304,9 @@ agent_watch_start(struct agent_monitor *m)
 		mm_log(MM_LOG_WARN, "access to the log files is not watched: %s "
 		    "(fanotify needs CAP_SYS_ADMIN when the agent starts)",
 		    mm_strerror(r));
-		agent_seclog(m, MM_SLT_STATE, 4, "watch", "{\"event\":\"access "
-		    "watch off\",\"reason\":\"fanotify not permitted\"}");
+		snprintf(why, sizeof(why), "{\"event\":\"access watch off\","
+		    "\"reason\":\"%s\"}", mm_strerror(r));
+		agent_seclog(m, MM_SLT_STATE, 4, "watch", why);
 		return;
 	}
 	if (agent_watch_drop_cap() != 0)

@@ -144,11 +144,21 @@ w_clean(char *s)
 			*s = '?';
 }
 
+/* Appends word to a space-separated list if on. */
+static void
+w_word(char *list, size_t sz, uint64_t on, const char *word)
+{
+	size_t n = strlen(list);
+
+	if (on)
+		snprintf(list + n, sz - n, "%s%s", n > 0 ? " " : "", word);
+}
+
 static void
 w_report(struct agent_watch *w, const struct w_hit *h, agent_watch_fn fn,
     void *arg)
 {
-	char exe[W_PATH], link[64], text[768], file[W_PATH];
+	char exe[W_PATH], link[64], text[768], file[W_PATH], access[40];
 	int64_t now = mm_now_ms();
 	ssize_t n;
 
@@ -169,14 +179,14 @@ w_report(struct agent_watch *w, const struct w_hit *h, agent_watch_fn fn,
 	w_clean(exe);
 	snprintf(file, sizeof(file), "%s", h->file);
 	w_clean(file);
+	access[0] = '\0';
+	w_word(access, sizeof(access), h->mask & FAN_OPEN, "open");
+	w_word(access, sizeof(access), h->mask & FAN_ACCESS, "read");
+	w_word(access, sizeof(access), h->mask & FAN_MODIFY, "write");
+	w_word(access, sizeof(access), h->mask & FAN_CLOSE_WRITE, "close-write");
 	snprintf(text, sizeof(text), "{\"pid\":%d,\"exe\":\"%s\",\"file\":\"%s\","
-	    "\"access\":\"%s%s%s%s\",\"events\":%u,\"unreported_before\":%"
-	    PRIu64 "}", (int)h->pid, exe, file,
-	    (h->mask & FAN_OPEN) ? "open " : "",
-	    (h->mask & FAN_ACCESS) ? "read " : "",
-	    (h->mask & FAN_MODIFY) ? "write " : "",
-	    (h->mask & FAN_CLOSE_WRITE) ? "close-write" : "",
-	    h->count, w->suppressed);
+	    "\"access\":\"%s\",\"events\":%u,\"unreported_before\":%"
+	    PRIu64 "}", (int)h->pid, exe, file, access, h->count, w->suppressed);
 	w->suppressed = 0;
 	/* writing the log or the keys is worse than reading them */
 	fn(arg, (h->mask & (FAN_MODIFY | FAN_CLOSE_WRITE)) ? 2 : 4, text);
