@@ -13,7 +13,6 @@
  * Exit status: 0 done (verify: the log verifies), 1 failed (verify: it
  * does not), 2 usage.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "common/mm_err.h"
 #include "common/mm_file.h"
 #include "common/mm_log.h"
+#include "common/mm_str.h"
 #include "device/mm_seclog.h"
 
 #define LOG_SEG_MAX (256UL * 1024 * 1024)
@@ -51,23 +51,6 @@ usage(void)
 	    "types: attack auth data_access config exec comm tamper checksum movement\n"
 	    "       hw_failure sw_failure result state environment resource update\n");
 	exit(2);
-}
-
-/* Decimal, digits only, at most max. */
-static int
-log_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (s[0] < '0' || s[0] > '9')
-		return MM_ERR_FORMAT;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max)
-		return MM_ERR_RANGE;
-	*out = (uint64_t)v;
-	return MM_OK;
 }
 
 /* ---- create, append, verify ---- */
@@ -473,18 +456,18 @@ main(int argc, char **argv)
 			payload = val;
 		else if (strcmp(a, "--severity") == 0 ||
 		    strcmp(a, "--min-severity") == 0) {
-			if (log_parse_u64(val, 7, &v) != 0)
+			if (mm_str_to_u64(val, 7, &v) != 0)
 				usage();
 			ev.severity = f.min_severity = (uint8_t)v;
 			have_sev = f.has_severity = 1;
 		} else if (strcmp(a, "--count") == 0) {
-			if (log_parse_u64(val, 100000000, &count) != 0 || count == 0)
+			if (mm_str_to_u64(val, 100000000, &count) != 0 || count == 0)
 				usage();
 		} else if (strcmp(a, "--since") == 0) {
-			if (log_parse_u64(val, UINT64_MAX, &f.since) != 0)
+			if (mm_str_to_u64(val, UINT64_MAX, &f.since) != 0)
 				usage();
 		} else if (strcmp(a, "--until") == 0) {
-			if (log_parse_u64(val, UINT64_MAX, &f.until) != 0)
+			if (mm_str_to_u64(val, UINT64_MAX, &f.until) != 0)
 				usage();
 		} else
 			usage();

@@ -17,6 +17,8 @@ static inline int64_t sql_int(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 static inline const char *sql_text(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+static inline sqlite3_stmt *sql_prepare_v(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 static inline sqlite3_stmt *
 sql_prepare_v(const char *fmt, va_list ap)
