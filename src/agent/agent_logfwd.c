@@ -13,6 +13,7 @@
 #include "common/mm_err.h"
 #include "common/mm_file.h"
 #include "common/mm_log.h"
+#include "common/mm_str.h"
 #include "common/mm_time.h"
 #include "proto/mm_logmsg.h"
 
@@ -40,17 +41,18 @@ struct agent_logfwd {
 static int
 lf_read_acked(struct agent_logfwd *f)
 {
-	char *text = NULL, *end;
-	unsigned long long v;
+	char *text = NULL;
+	uint64_t v;
 	size_t len;
 	int r;
 
 	if ((r = mm_file_read(f->path, LF_ACKED_MAX, &text, &len)) != 0)
 		return r == MM_ERR_NOT_FOUND ? MM_OK : r;
+	/* one decimal number and a newline */
 	r = MM_ERR_CORRUPT;
-	if (len > 0 && text[0] >= '0' && text[0] <= '9') {
-		v = strtoull(text, &end, 10);
-		if (*end == '\n' && end[1] == '\0' && v <= MM_LOGMSG_SEQ_MAX) {
+	if (len > 1 && text[len - 1] == '\n') {
+		text[len - 1] = '\0';
+		if (mm_str_to_u64(text, MM_LOGMSG_SEQ_MAX, &v) == MM_OK) {
 			f->acked = f->saved = v;
 			r = MM_OK;
 		}

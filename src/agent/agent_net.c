@@ -531,13 +531,37 @@ agent_net_log_backoff(unsigned fail)
 	    AGENT_LOG_BACKOFF_MAX_MS);
 }
 
+/* The monitor's LOG_BATCH reply (agent_ipc.h) as a batch; b->raw points
+ * into reply. */
+static int
+agent_net_log_reply(struct mm_buf *reply, struct mm_logmsg_batch *b)
+{
+	const uint8_t *p;
+	uint32_t n;
+
+	memset(b, 0, sizeof(*b));
+	if (mm_buf_get_ptr(reply, MM_LOGMSG_ID_LEN, &p) != 0)
+		return MM_ERR_FORMAT;
+	memcpy(b->log_id, p, MM_LOGMSG_ID_LEN);
+	if (mm_buf_get_u64(reply, &b->seq) != 0 ||
+	    mm_buf_get_u32(reply, &n) != 0 ||
+	    mm_buf_get_u64(reply, &b->lost_from) != 0 ||
+	    mm_buf_get_ptr(reply, MM_LOGMSG_TAG_LEN, &p) != 0)
+		return MM_ERR_FORMAT;
+	memcpy(b->prev, p, MM_LOGMSG_TAG_LEN);
+	b->n = n;
+	if (mm_buf_get_str16_ptr(reply, &b->raw, &b->raw_len) != 0 ||
+	    mm_buf_expect_end(reply) != 0)
+		return MM_ERR_FORMAT;
+	return MM_OK;
+}
+
 /* Asks the monitor for the next batch and publishes it. */
 static void
 agent_net_log_pump(struct agent_net *n)
 {
 	struct mm_buf *req = NULL, *reply = NULL;
 	struct mm_logmsg_batch b;
-	const uint8_t *raw, *p;
 	int64_t now = mm_now_ms();
 	char *text = NULL;
 	size_t len;
@@ -569,43 +593,18 @@ agent_net_log_pump(struct agent_net *n)
 		    AGENT_LOG_POLL_MS : 60000);
 		return;
 	}
-	memset(&b, 0, sizeof(b));
-	{
-		uint64_t first, lost;
-		uint32_t cnt;
-
-		if (mm_buf_get_ptr(reply, MM_LOGMSG_ID_LEN, &p) != 0)
-			goto bad;
-		memcpy(b.log_id, p, MM_LOGMSG_ID_LEN);
-		if (mm_buf_get_u64(reply, &first) != 0 ||
-		    mm_buf_get_u32(reply, &cnt) != 0 ||
-		    mm_buf_get_u64(reply, &lost) != 0 ||
-		    mm_buf_get_ptr(reply, MM_LOGMSG_TAG_LEN, &p) != 0)
-			goto bad;
-		memcpy(b.prev, p, MM_LOGMSG_TAG_LEN);
-		if (mm_buf_get_str16_ptr(reply, &raw, &len) != 0 ||
-		    mm_buf_expect_end(reply) != 0)
-			goto bad;
-		b.seq = first;
-		b.n = cnt;
-		b.lost_from = lost;
-		b.raw = raw;
-		b.raw_len = len;
-	}
-	if ((r = mm_logmsg_encode(&b, &text, &len)) != 0 ||
+	if (agent_net_log_reply(reply, &b) != 0) {
+		mm_log(MM_LOG_ERR, "malformed log batch from the monitor");
+		n->log_next_ms = now + 60000;
+	} else if ((r = mm_logmsg_encode(&b, &text, &len)) != 0 ||
 	    (r = agent_net_publish(n, MM_DIR_UP, n->boot->device_id, "log",
 	    text, len, 1)) != 0) {
 		mm_log(MM_LOG_WARN, "log batch not sent: %s", mm_strerror(r));
 		n->log_next_ms = now + AGENT_LOG_POLL_MS;
-		goto out;
+	} else {
+		n->log_end = b.seq + b.n - 1;
+		n->log_sent_ms = now;
 	}
-	n->log_end = b.seq + b.n - 1;
-	n->log_sent_ms = now;
-	goto out;
- bad:
-	mm_log(MM_LOG_ERR, "malformed log batch from the monitor");
-	n->log_next_ms = now + 60000;
- out:
 	mm_free(text);
 	mm_buf_free(reply);
 }

@@ -208,8 +208,11 @@ test_decode_refused(void **state)
 	(void)state;
 	/* keys */
 	mk(NULL, NULL, NULL, NULL, NULL, NULL);
-	msg[strlen(msg) - 1] = '\0';
-	strcat(msg, ",\"x\":1}");
+	{
+		size_t n = strlen(msg) - 1;	/* over the closing brace */
+
+		snprintf(msg + n, sizeof(msg) - n, ",\"x\":1}");
+	}
 	assert_int_equal(dec(), MM_ERR_FORMAT);
 	mk(NULL, "10,\"seq\":10", NULL, NULL, NULL, NULL);
 	assert_int_equal(dec(), MM_ERR_FORMAT);

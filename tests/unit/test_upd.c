@@ -623,7 +623,7 @@ test_threshold(void **state)
 	struct mm_upd_env env;
 	uint8_t msg[64];
 	char *text;
-	size_t len, dl = strlen(doc), i, off;
+	size_t len, dl = strlen(doc), i, off, manysz;
 
 	(void)state;
 	/* releases R1, R2, R3 (revoked); release threshold 2 */
@@ -682,12 +682,15 @@ test_threshold(void **state)
 	    "{\"sigs\":[]}", &c), MM_ERR_SIGNATURE);
 	assert_non_null(strstr(why, "not signed"));
 	/* 33 entries */
-	many = malloc(33 * 16 + 32);
+	manysz = 33 * 16 + 32;
+	many = malloc(manysz);
 	assert_non_null(many);
-	off = (size_t)sprintf(many, "{\"sigs\":[");
+	off = (size_t)snprintf(many, manysz, "{\"sigs\":[");
 	for (i = 0; i < 33; i++)
-		off += (size_t)sprintf(many + off, "%s{\"alg\":\"x\"}", i ? "," : "");
-	sprintf(many + off, "]}");
+		off += (size_t)snprintf(many + off, manysz - off,
+		    "%s{\"alg\":\"x\"}", i ? "," : "");
+	assert_true(off + 3 <= manysz);
+	snprintf(many + off, manysz - off, "]}");
 	assert_int_equal(check_env(&rt, MM_UPD_CTX_MANIFEST, doc, dl, many, &c),
 	    MM_ERR_TOO_LARGE);
 	free(many);
